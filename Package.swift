@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "taskgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TaskScheduler", targets: ["TaskScheduler"]),
+        .library(name: "TaskGateFunctions", targets: ["TaskGateFunctions"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "TaskScheduler",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TaskGateFunctions",
+            dependencies: [
+                "TaskScheduler",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskgate-bench-core",
+            dependencies: ["TaskScheduler", "TaskGateFunctions"],
+            path: "Benchmarks/CoreBench"
+        ),
+        .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler"]),
+        .testTarget(name: "TaskGateFunctionsTests", dependencies: ["TaskGateFunctions", "TaskScheduler"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,69 @@
+/// What the owner of a `SchedulerCore` must do after an event, outside its lock.
+public struct Effects: Sendable {
+    /// Waiters to resume, each exactly once, with what they waited for.
+    public var resolved: [(WaiterID, WaitResult)] = []
+    /// Workers that got mail, and whether it includes cancel requests.
+    public var signaledWorkers: [(worker: WorkerID, cancelRequests: Bool)] = []
+
+    /// No effects.
+    public init() {}
+
+    mutating func signal(_ worker: WorkerID, cancelRequests: Bool) {
+        if let index = signaledWorkers.firstIndex(where: { $0.worker == worker }) {
+            signaledWorkers[index].cancelRequests = signaledWorkers[index].cancelRequests || cancelRequests
+        } else {
+            signaledWorkers.append((worker, cancelRequests))
+        }
+    }
+
+    /// Whether there is nothing to do.
+    public var isEmpty: Bool { resolved.isEmpty && signaledWorkers.isEmpty }
+}
+
+/// What a waiter waits for.
+public enum WaitCondition: Sendable {
+    /// The task reaches a terminal state.
+    case terminal(TaskID)
+    /// The task's version passes `after`.
+    case changed(TaskID, after: UInt64)
+    /// Any, or all, of the tasks reach a terminal state.
+    case tasks([TaskID], mode: WaitMode)
+}
+
+/// Whether a set wait ends at the first finished task or the last.
+public enum WaitMode: String, Sendable {
+    /// At the first.
+    case any
+    /// At the last.
+    case all
+}
+
+/// What a waiter is resumed with: the state at the moment it was released, whether by the event or its deadline.
+public enum WaitResult: Sendable {
+    /// For `terminal` and `changed`.
+    case task(TaskLookup)
+    /// For `tasks`: one lookup per requested id, in request order.
+    case tasks([TaskLookup])
+
+    /// The single lookup of a `task` result.
+    public var lookup: TaskLookup? {
+        if case .task(let lookup) = self { return lookup }
+        return nil
+    }
+
+    /// The lookups of a `tasks` result.
+    public var lookups: [TaskLookup] {
+        switch self {
+        case .task(let lookup): [lookup]
+        case .tasks(let lookups): lookups
+        }
+    }
+}
+
+/// The outcome of registering a waiter.
+public enum WaiterRegistration: Sendable {
+    /// The condition already holds (or cannot be waited on); here is the answer.
+    case ready(WaitResult)
+    /// Parked until the condition holds or the deadline passes.
+    case parked(WaiterID)
+}

@@ -1,0 +1,50 @@
+extension Scheduler {
+    /// Waits until `condition` holds or `timeout` passes, and returns the state at that moment. Never hangs: an
+    /// unknown or expired task answers at once, and cancelling the calling Swift task releases the wait with the
+    /// current state.
+    public func wait(for condition: WaitCondition, timeout: Duration) async -> WaitResult {
+        let (id, ready) = state.withLock { state -> (WaiterID, WaitResult?) in
+            let now = clock.now()
+            let id = state.core.reserveWaiterID()
+            switch state.core.addWaiter(id, condition, deadline: now + timeout, now: now) {
+            case .ready(let result): return (id, result)
+            case .parked: return (id, nil)
+            }
+        }
+        if let ready { return ready }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<WaitResult, Never>) in
+                let immediate = state.withLock { state -> WaitResult? in
+                    if let result = state.early.removeValue(forKey: id) { return result }
+                    if Task.isCancelled, let result = state.core.removeWaiter(id) { return result }
+                    state.continuations[id] = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let resume = state.withLock { state -> (CheckedContinuation<WaitResult, Never>, WaitResult)? in
+                guard let continuation = state.continuations.removeValue(forKey: id),
+                    let result = state.core.removeWaiter(id)
+                else { return nil }
+                return (continuation, result)
+            }
+            if let (continuation, result) = resume { continuation.resume(returning: result) }
+        }
+    }
+
+    /// Waits for a task to finish; returns its record then, or at the timeout whatever its state.
+    public func waitForTerminal(_ id: TaskID, timeout: Duration) async -> TaskLookup {
+        await wait(for: .terminal(id), timeout: timeout).lookup!
+    }
+
+    /// Waits for a task's version to pass `version` (any change); returns its record then, or at the timeout.
+    public func waitForChange(_ id: TaskID, after version: UInt64, timeout: Duration) async -> TaskLookup {
+        await wait(for: .changed(id, after: version), timeout: timeout).lookup!
+    }
+
+    /// Waits for any or all of the tasks to finish; returns one lookup per id, in order.
+    public func wait(for ids: [TaskID], mode: WaitMode, timeout: Duration) async -> [TaskLookup] {
+        await wait(for: .tasks(ids, mode: mode), timeout: timeout).lookups
+    }
+}

@@ -1,0 +1,80 @@
+extension Scheduler {
+    /// Registers a worker. `onSignal` is called (outside every lock, on whatever thread caused it) each time
+    /// new assignments or cancel requests (then its argument is true) wait in its mailbox.
+    public func registerWorker(
+        _ registration: WorkerRegistration, onSignal: @escaping @Sendable (_ cancelRequests: Bool) -> Void = { _ in }
+    ) throws(SchedulerError) -> WorkerID {
+        let now = clock.now()
+        let (id, work) = try state.withLock { (state) throws(SchedulerError) -> (WorkerID, PendingWork) in
+            var effects = Effects()
+            // The handler must be in place before the first fill signals it.
+            let id = WorkerID(rawValue: state.core.nextWorkerID)
+            state.signalHandlers[id] = onSignal
+            do throws(SchedulerError) {
+                let registered = try state.core.registerWorker(registration, now: now, effects: &effects)
+                assert(registered == id)
+            } catch {
+                state.signalHandlers[id] = nil
+                throw error
+            }
+            return (id, state.collect(effects))
+        }
+        work.run()
+        return id
+    }
+
+    /// One round trip with a worker (see `SchedulerCore.exchange`).
+    public func exchange(
+        worker: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [], maxAssignments: Int,
+        takeCancelRequests: Bool = true
+    ) throws(SchedulerError) -> WorkerMail {
+        let (mail, work) = try exchangeDeferred(
+            worker: worker, results: results, confirms: confirms, maxAssignments: maxAssignments,
+            takeCancelRequests: takeCancelRequests)
+        work.run()
+        return mail
+    }
+
+    /// `exchange`, leaving the released work to the caller: for a worker runtime that holds its own lock.
+    public func exchangeDeferred(
+        worker: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [], maxAssignments: Int,
+        takeCancelRequests: Bool = true
+    ) throws(SchedulerError) -> (WorkerMail, PendingWork) {
+        try performDeferred { (core, now, effects) throws(SchedulerError) in
+            try core.exchange(
+                worker: worker, results: results, confirms: confirms, maxAssignments: maxAssignments,
+                takeCancelRequests: takeCancelRequests, now: now, effects: &effects)
+        }
+    }
+
+    /// Takes the cancel requests waiting for a worker.
+    public func takeCancelRequests(worker: WorkerID) -> [TaskID] {
+        state.withLock { $0.core.takeCancelRequests(worker: worker) }
+    }
+
+    /// Whether a worker has assignments or cancel requests waiting.
+    public func hasMail(worker: WorkerID) -> Bool {
+        read { $0.hasMail(worker: worker) }
+    }
+
+    /// Removes a worker: it left, or it died. Its tasks are re-queued or failed, its canceling tasks canceled.
+    @discardableResult
+    public func removeWorker(_ worker: WorkerID, reason: WorkerExit) -> Bool {
+        let (removed, work) = performDeferred { core, now, effects in
+            core.removeWorker(worker, reason: reason, now: now, effects: &effects)
+        }
+        state.withLock { _ = $0.signalHandlers.removeValue(forKey: worker) }
+        work.run()
+        return removed
+    }
+
+    /// A registered worker.
+    public func worker(_ id: WorkerID) -> WorkerRecord? {
+        read { $0.worker(id) }
+    }
+
+    /// All registered workers.
+    public var workers: [WorkerRecord] {
+        read { $0.allWorkers }
+    }
+}

@@ -1,0 +1,90 @@
+import Logging
+import Synchronization
+
+/// The scheduler: a `SchedulerCore` behind a lock, with the async waits, worker signals and timer loop around it.
+///
+/// Every method takes the lock once, runs one core event, and then — outside the lock — resumes the waiters and
+/// signals the workers the event released. Safe to call from any thread, including C callbacks.
+public final class Scheduler: Sendable {
+    struct State: Sendable {
+        var core: SchedulerCore
+        var continuations: [WaiterID: CheckedContinuation<WaitResult, Never>] = [:]
+        /// Results of waiters released before their continuation was stored.
+        var early: [WaiterID: WaitResult] = [:]
+        var signalHandlers: [WorkerID: @Sendable (_ cancelRequests: Bool) -> Void] = [:]
+    }
+
+    let state: Mutex<State>
+    /// The time source for every deadline.
+    public let clock: any SchedulerClock
+    /// The limits and defaults in force.
+    public let configuration: SchedulerConfiguration
+    let logger: Logger
+
+    /// Creates an empty scheduler.
+    public init(
+        configuration: SchedulerConfiguration = SchedulerConfiguration(), clock: any SchedulerClock = SystemClock(),
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.state = Mutex(State(core: SchedulerCore(configuration: configuration, logger: logger)))
+    }
+
+    /// What a core event left to do outside the lock: resume waiters, signal workers. Run it exactly once.
+    public struct PendingWork: Sendable {
+        var resumes: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = []
+        var signals: [(@Sendable (Bool) -> Void, Bool)] = []
+
+        /// Resumes the waiters and signals the workers.
+        public func run() {
+            for (continuation, result) in resumes { continuation.resume(returning: result) }
+            for (signal, cancelRequests) in signals { signal(cancelRequests) }
+        }
+    }
+
+    /// Runs one core event under the lock and returns its result with the work it left.
+    func performDeferred<R: Sendable, E: Error>(
+        _ body: (inout SchedulerCore, Timestamp, inout Effects) throws(E) -> R
+    ) throws(E) -> (R, PendingWork) {
+        let now = clock.now()
+        return try state.withLock { (state) throws(E) -> (R, PendingWork) in
+            var effects = Effects()
+            let result = try body(&state.core, now, &effects)
+            return (result, state.collect(effects))
+        }
+    }
+
+    /// Runs one core event under the lock, then its work outside.
+    func perform<R: Sendable, E: Error>(
+        _ body: (inout SchedulerCore, Timestamp, inout Effects) throws(E) -> R
+    ) throws(E) -> R {
+        let (result, work) = try performDeferred(body)
+        work.run()
+        return result
+    }
+
+    /// Reads the core under the lock.
+    func read<R: Sendable>(_ body: (borrowing SchedulerCore) -> R) -> R {
+        state.withLock { body($0.core) }
+    }
+}
+
+extension Scheduler.State {
+    mutating func collect(_ effects: Effects) -> Scheduler.PendingWork {
+        var work = Scheduler.PendingWork()
+        if effects.isEmpty { return work }
+        for (id, result) in effects.resolved {
+            if let continuation = continuations.removeValue(forKey: id) {
+                work.resumes.append((continuation, result))
+            } else {
+                early[id] = result
+            }
+        }
+        for (workerID, cancelRequests) in effects.signaledWorkers {
+            if let handler = signalHandlers[workerID] { work.signals.append((handler, cancelRequests)) }
+        }
+        return work
+    }
+}

@@ -1,0 +1,118 @@
+import HeapModule
+
+/// A point-in-time summary of the scheduler.
+public struct SchedulerStats: Hashable, Sendable {
+    /// Retained tasks per state.
+    public var tasksByState: [TaskState: Int]
+    /// Live pending tasks (the queue the limit applies to).
+    public var queued: Int
+    /// The queue limit.
+    public var queueLimit: Int
+    /// Registered workers.
+    public var workers: Int
+    /// Sum of worker capacities.
+    public var capacity: Int
+    /// Sum of worker loads.
+    public var load: Int
+    /// Parked waiters.
+    public var waiters: Int
+    /// Tombstones of evicted tasks.
+    public var tombstones: Int
+    /// Idempotency keys held.
+    public var idempotencyKeys: Int
+    /// Totals since start.
+    public var counters: SchedulerCounters
+}
+
+/// Which tasks a listing returns.
+public struct TaskFilter: Sendable {
+    /// Only tasks in this state.
+    public var state: TaskState?
+    /// Only tasks of this function.
+    public var function: String?
+
+    /// Creates a filter; `nil` fields match everything.
+    public init(state: TaskState? = nil, function: String? = nil) {
+        self.state = state
+        self.function = function
+    }
+}
+
+extension SchedulerCore {
+    /// The summary.
+    public var stats: SchedulerStats {
+        var byState: [TaskState: Int] = [:]
+        for state in TaskState.allCases { byState[state] = stateCounts[state.index] }
+        return SchedulerStats(
+            tasksByState: byState, queued: pending.count, queueLimit: configuration.queueLimit,
+            workers: workers.count, capacity: workers.values.reduce(0) { $0 + $1.capacity },
+            load: workers.values.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
+            idempotencyKeys: idempotency.count, counters: counters)
+    }
+
+    /// A page of tasks in id (submission) order, after `cursor`, with the cursor of the next page when more
+    /// match. It scans the table: listing is an operator's tool, not a hot path.
+    public func list(_ filter: TaskFilter, after cursor: TaskID?, limit: Int) -> (tasks: [TaskRecord], next: TaskID?) {
+        let limit = max(1, limit)
+        var smallest = Heap<TaskID>()
+        for (id, record) in tasks {
+            if let cursor, id <= cursor { continue }
+            if let state = filter.state, record.state != state { continue }
+            if let function = filter.function, record.function != function { continue }
+            smallest.insert(id)
+            if smallest.count > limit + 1 { smallest.removeMax() }
+        }
+        var ids = smallest.unordered.sorted()
+        var next: TaskID?
+        if ids.count > limit {
+            ids.removeLast()
+            next = ids.last
+        }
+        return (ids.map { tasks[$0]! }, next)
+    }
+
+    /// Checks the internal indexes against each other; an empty answer means they agree. For tests.
+    public func invariantViolations() -> [String] {
+        var problems: [String] = []
+        var counted = [Int](repeating: 0, count: TaskState.allCases.count)
+        for (id, record) in tasks {
+            counted[record.state.index] += 1
+            switch record.state {
+            case .running, .canceling:
+                guard let holder = record.holder, let worker = workers[holder], worker.held.contains(id) else {
+                    problems.append("task \(id) is \(record.state) but no worker holds it")
+                    continue
+                }
+            case .pending, .succeeded, .failed, .canceled:
+                if record.holder != nil { problems.append("task \(id) is \(record.state) with a holder") }
+            }
+            for waiter in record.waiters where waiters[waiter] == nil {
+                problems.append("task \(id) lists a resolved waiter")
+            }
+            if record.done && !record.waiters.isEmpty { problems.append("finished task \(id) still has waiters") }
+        }
+        if counted != stateCounts { problems.append("state counts \(stateCounts) != table \(counted)") }
+        if pending.count != counted[TaskState.pending.index] {
+            problems.append("queue count \(pending.count) != pending tasks \(counted[TaskState.pending.index])")
+        }
+        let terminal = counted[3] + counted[4] + counted[5]
+        if finished.count != terminal { problems.append("retention queue \(finished.count) != finished \(terminal)") }
+        for worker in workers.values {
+            if worker.held.count > worker.capacity { problems.append("worker \(worker.id) is over capacity") }
+            for id in worker.outbox where tasks[id]?.state != .running || tasks[id]?.delivered == true {
+                problems.append("worker \(worker.id) outbox holds task \(id) that is not waiting for it")
+            }
+        }
+        for (id, entry) in waiters where entry.watchedTasks.contains(where: { tasks[$0] == nil }) {
+            problems.append("waiter \(id.rawValue) watches an evicted task")
+        }
+        return problems
+    }
+
+    /// Whether every index is empty of work: no pending, running or canceling task, no waiter, no worker load,
+    /// no mail. For tests.
+    public var isQuiescent: Bool {
+        stateCounts[0] == 0 && stateCounts[1] == 0 && stateCounts[2] == 0 && pending.count == 0
+            && waiters.isEmpty && workers.values.allSatisfy { $0.held.isEmpty && !$0.hasMail }
+    }
+}

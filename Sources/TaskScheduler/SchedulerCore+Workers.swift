@@ -1,0 +1,239 @@
+/// Why a worker is removed.
+public enum WorkerExit: Sendable {
+    /// It said goodbye.
+    case left
+    /// It stopped polling within its lease, or its connection died; the text says how.
+    case died(String)
+}
+
+extension SchedulerCore {
+    /// Registers a worker; its functions become known for good, and queued work is handed to it at once.
+    public mutating func registerWorker(
+        _ registration: WorkerRegistration, now: Timestamp, effects: inout Effects
+    ) throws(SchedulerError) -> WorkerID {
+        guard registration.capacity >= 1 else {
+            throw SchedulerError(.invalidArgument, "capacity must be at least 1", field: "/capacity")
+        }
+        guard !registration.functions.isEmpty else {
+            throw SchedulerError(.invalidArgument, "a worker must offer at least one function", field: "/functions")
+        }
+        if let lease = registration.lease, lease <= .zero {
+            throw SchedulerError(.invalidArgument, "the lease must be positive", field: "/lease_s")
+        }
+        let id = WorkerID(rawValue: nextWorkerID)
+        nextWorkerID += 1
+        var functions = Set<String>()
+        for name in registration.functions {
+            // Share one string storage per function name.
+            if let index = knownFunctions.firstIndex(of: name) {
+                functions.insert(knownFunctions[index])
+            } else {
+                knownFunctions.insert(name)
+                functions.insert(name)
+            }
+            workersByFunction[name, default: []].append(id)
+        }
+        workers[id] = WorkerRecord(
+            id: id, name: registration.name, functions: functions, capacity: registration.capacity,
+            lease: registration.lease, registeredAt: now, lastSeenAt: now)
+        if let lease = registration.lease {
+            leaseDeadlines[id] = now + lease
+            addTimer(at: now + lease, .lease(id))
+        }
+        logger.info("worker registered", metadata: ["worker.id": "\(id)", "worker.name": "\(registration.name)"])
+        fill(id, now: now, effects: &effects)
+        return id
+    }
+
+    /// Whether a function has ever been offered by a worker (only those can be submitted).
+    public func isKnownFunction(_ name: String) -> Bool {
+        knownFunctions.contains(name)
+    }
+
+    /// Declares a function known without a worker yet: its tasks queue until a worker offering it registers.
+    public mutating func declareFunction(_ name: String) {
+        knownFunctions.insert(name)
+    }
+
+    /// One round trip with a worker: take its results and confirms, renew its lease, and hand it up to
+    /// `maxAssignments` new tasks and (when `takeCancelRequests`) the cancel requests waiting for it.
+    public mutating func exchange(
+        worker workerID: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [],
+        maxAssignments: Int, takeCancelRequests: Bool = true, now: Timestamp, effects: inout Effects
+    ) throws(SchedulerError) -> WorkerMail {
+        guard workers[workerID] != nil else {
+            throw SchedulerError(.unknownWorker, "worker \(workerID) is not registered (it left or was declared dead)")
+        }
+        workers[workerID]!.lastSeenAt = now
+        if let lease = workers[workerID]!.lease { leaseDeadlines[workerID] = now + lease }
+        var mail = WorkerMail()
+        mail.resultAcks.reserveCapacity(results.count)
+        for result in results {
+            mail.resultAcks.append(handleResult(result, from: workerID, now: now, effects: &effects))
+        }
+        for confirm in confirms {
+            mail.confirmAcks.append(handleConfirm(confirm, from: workerID, now: now, effects: &effects))
+        }
+        fill(workerID, now: now, effects: &effects)
+        while mail.assignments.count < maxAssignments, let id = workers[workerID]!.outbox.popFirst() {
+            tasks[id]!.delivered = true
+            let record = tasks[id]!
+            mail.assignments.append(
+                Assignment(
+                    taskID: id, function: record.function, args: record.args, attempt: record.attempt,
+                    deadline: record.timeout.map { record.startedAt! + $0 }))
+        }
+        if takeCancelRequests && !workers[workerID]!.cancelRequests.isEmpty {
+            mail.cancelRequests = workers[workerID]!.cancelRequests
+            workers[workerID]!.cancelRequests.removeAll()
+        }
+        if !workers[workerID]!.hasMail {
+            // The worker is here and took everything: no need to signal it.
+            effects.signaledWorkers.removeAll { $0.worker == workerID }
+        }
+        return mail
+    }
+
+    /// Takes the cancel requests waiting for a worker without reporting anything.
+    public mutating func takeCancelRequests(worker workerID: WorkerID) -> [TaskID] {
+        guard let requests = workers[workerID]?.cancelRequests, !requests.isEmpty else { return [] }
+        workers[workerID]!.cancelRequests.removeAll()
+        return requests
+    }
+
+    /// Whether a worker has assignments waiting to be handed over.
+    public func hasAssignments(worker workerID: WorkerID) -> Bool {
+        !(workers[workerID]?.outbox.isEmpty ?? true)
+    }
+
+    /// Whether a worker has assignments or cancel requests waiting.
+    public func hasMail(worker workerID: WorkerID) -> Bool {
+        workers[workerID]?.hasMail ?? false
+    }
+
+    /// A registered worker's record.
+    public func worker(_ id: WorkerID) -> WorkerRecord? {
+        workers[id]
+    }
+
+    /// All registered workers, in registration order.
+    public var allWorkers: [WorkerRecord] {
+        workers.values.sorted { $0.id < $1.id }
+    }
+
+    private mutating func handleResult(
+        _ result: WorkerResult, from workerID: WorkerID, now: Timestamp, effects: inout Effects
+    ) -> ReportAck {
+        let id = result.taskID
+        guard let record = tasks[id], record.holder == workerID else {
+            // A task whose outcome was decided while this worker ran it (timeout): it only frees capacity.
+            releaseZombie(id, from: workerID)
+            return refuse("task result refused: the worker does not hold the task", id, workerID)
+        }
+        workers[workerID]!.held.remove(id)
+        switch record.state {
+        case .running:
+            switch result.outcome {
+            case .success(let payload):
+                transition(id, to: .succeeded, now: now, effects: &effects) { $0.result = payload }
+            case .failure(let message):
+                transition(id, to: .failed, now: now, effects: &effects) { $0.error = .functionError(message) }
+            }
+        case .canceling:
+            // Once a cancel is accepted the task is canceled (Scaler semantics); the record says the function ran.
+            transition(id, to: .canceled, now: now, effects: &effects) { record in
+                record.cancel?.confirm = .canceled
+                record.cancel?.workerFinished = true
+            }
+        default:
+            logger.warning("task result in an unexpected state", metadata: ["task.id": "\(id)"])
+        }
+        return .accepted
+    }
+
+    private mutating func handleConfirm(
+        _ confirm: WorkerConfirm, from workerID: WorkerID, now: Timestamp, effects: inout Effects
+    ) -> ReportAck {
+        let id = confirm.taskID
+        guard let record = tasks[id], record.holder == workerID else {
+            if releaseZombie(id, from: workerID) { return .accepted }
+            return refuse("cancel confirm refused: the worker does not hold the task", id, workerID)
+        }
+        guard record.state == .canceling else {
+            logger.info("cancel confirm without a pending cancel ignored", metadata: ["task.id": "\(id)"])
+            return .accepted
+        }
+        switch confirm.kind {
+        case .canceled, .cancelNotFound:
+            workers[workerID]!.held.remove(id)
+            transition(id, to: .canceled, now: now, effects: &effects) { $0.cancel?.confirm = confirm.kind }
+        case .cancelFailed:
+            transition(id, to: .running, now: now, effects: &effects) { $0.cancel?.confirm = .cancelFailed }
+        }
+        return .accepted
+    }
+
+    /// Frees the capacity a worker spent on a task that is no longer its own; false if it held no such task.
+    @discardableResult
+    private mutating func releaseZombie(_ id: TaskID, from workerID: WorkerID) -> Bool {
+        guard workers[workerID]!.held.remove(id) != nil else { return false }
+        return true
+    }
+
+    private mutating func refuse(_ message: Logger.Message, _ id: TaskID, _ workerID: WorkerID) -> ReportAck {
+        counters.refusedReports += 1
+        logger.info(message, metadata: ["task.id": "\(id)", "worker.id": "\(workerID)"])
+        return .notHolder
+    }
+
+    /// Removes a worker. Its running tasks are re-queued with attempt+1 while `max_retries` allows, else they
+    /// fail with `worker_died`; its canceling tasks become canceled.
+    @discardableResult
+    public mutating func removeWorker(
+        _ workerID: WorkerID, reason: WorkerExit, now: Timestamp, effects: inout Effects
+    ) -> Bool {
+        guard let worker = workers.removeValue(forKey: workerID) else { return false }
+        leaseDeadlines[workerID] = nil
+        for name in worker.functions {
+            workersByFunction[name]?.removeAll { $0 == workerID }
+            if workersByFunction[name]?.isEmpty == true { workersByFunction[name] = nil }
+        }
+        let why: String
+        switch reason {
+        case .left: why = "left"
+        case .died(let detail): why = "died (\(detail))"
+        }
+        logger.info("worker removed", metadata: ["worker.id": "\(workerID)", "worker.exit": "\(why)"])
+        var requeued: [TaskID] = []
+        for id in worker.held.sorted() {
+            guard let record = tasks[id], record.holder == workerID else { continue }
+            switch record.state {
+            case .running where record.attempt <= record.maxRetries:
+                transition(id, to: .pending, now: now, effects: &effects) { record in
+                    record.attempt += 1
+                    record.holder = nil
+                    record.delivered = false
+                    record.startedAt = nil
+                }
+                counters.requeued += 1
+                requeued.append(id)
+            case .running:
+                transition(id, to: .failed, now: now, effects: &effects) { record in
+                    record.error = .workerDied(
+                        "worker \(workerID) \(why) while running attempt \(record.attempt) of "
+                            + "\(record.maxRetries + 1)")
+                }
+            case .canceling:
+                transition(id, to: .canceled, now: now, effects: &effects) { $0.cancel?.confirm = .canceled }
+            default:
+                break
+            }
+        }
+        for id in requeued.reversed() {
+            schedule(id, now: now, effects: &effects, requeued: true)
+        }
+        return true
+    }
+}
+
+import Logging

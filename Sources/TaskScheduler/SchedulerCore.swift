@@ -1,0 +1,211 @@
+import DequeModule
+import HeapModule
+import Logging
+
+/// The scheduler's whole state as one value: task table, queues, workers, waiters, timers and retention.
+///
+/// Every event is a `mutating` method that takes the current time and appends what must happen outside the
+/// owner's lock (resume waiters, signal workers) to an `Effects`. It does no I/O, never suspends and never
+/// traps on a protocol violation: an illegal transition is logged, counted and ignored.
+public struct SchedulerCore: Sendable {
+    /// The limits and defaults in force.
+    public let configuration: SchedulerConfiguration
+    var logger: Logger
+
+    var tasks: [TaskID: TaskRecord] = [:]
+    var nextTaskID: UInt64
+    var pending = PendingQueues()
+    var workers: [WorkerID: WorkerRecord] = [:]
+    var workersByFunction: [String: [WorkerID]] = [:]
+    var knownFunctions: Set<String> = []
+    var nextWorkerID: UInt64 = 1
+    var leaseDeadlines: [WorkerID: Timestamp] = [:]
+    var waiters: [WaiterID: WaiterEntry] = [:]
+    var nextWaiterID: UInt64 = 1
+    var timers = Heap<TimerEntry>()
+    var liveTimers = 0
+    /// Finished tasks in the order they finished: the retention queue.
+    var finished: Deque<TaskID> = []
+    var tombstones: [TaskID: Tombstone] = [:]
+    var tombstoneOrder: Deque<TaskID> = []
+    var idempotency: [String: IdempotencyEntry] = [:]
+    var stateCounts = [Int](repeating: 0, count: TaskState.allCases.count)
+    /// Running totals since start.
+    public internal(set) var counters = SchedulerCounters()
+    /// False once draining started: submissions fail with `shutting_down`.
+    public internal(set) var accepting = true
+
+    /// An empty scheduler.
+    public init(configuration: SchedulerConfiguration = SchedulerConfiguration(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        // Ids of this run start at a random multiple of 2^32, so an id from an earlier run is unlikely to be
+        // mistaken for one of this run.
+        self.nextTaskID = configuration.randomizeTaskIDs ? UInt64.random(in: 1..<(1 << 31)) << 32 : 1
+    }
+
+    /// The current record of a task, or why there is none.
+    public func lookup(_ id: TaskID) -> TaskLookup {
+        if let record = tasks[id] { return .found(record) }
+        if tombstones[id] != nil { return .expired(id) }
+        return .notFound(id)
+    }
+
+    /// Stops accepting submissions (drain).
+    public mutating func stopAccepting() {
+        accepting = false
+    }
+
+    // MARK: - Transitions
+
+    /// Moves a task to `next` if the state machine allows it, bumps its version, keeps the counts and wakes
+    /// its waiters. Returns false (and logs) for an illegal transition.
+    @discardableResult
+    mutating func transition(
+        _ id: TaskID, to next: TaskState, now: Timestamp, effects: inout Effects,
+        _ update: (inout TaskRecord) -> Void = { _ in }
+    ) -> Bool {
+        guard let index = tasks.index(forKey: id) else { return false }
+        let from = tasks.values[index].state
+        guard from.canTransition(to: next) else {
+            counters.illegalTransitions += 1
+            logger.warning(
+                "illegal task transition ignored",
+                metadata: ["task.id": "\(id)", "task.state": "\(from.rawValue)", "task.next": "\(next.rawValue)"])
+            return false
+        }
+        stateCounts[from.index] -= 1
+        stateCounts[next.index] += 1
+        update(&tasks.values[index])
+        tasks.values[index].state = next
+        tasks.values[index].version += 1
+        tasks.values[index].updatedAt = now
+        if next.isTerminal {
+            tasks.values[index].finishedAt = now
+            tasks.values[index].expiresAt = now + configuration.resultTTL
+            tasks.values[index].holder = nil
+            counters.recordTerminal(next)
+            finished.append(id)
+        }
+        notifyWaiters(of: id, effects: &effects)
+        if next.isTerminal && finished.count > configuration.maxRetainedTasks {
+            evictOldestFinished(now: now, effects: &effects)
+        }
+        return true
+    }
+
+    /// Schedules a pending task: onto the least-loaded worker with room that offers its function, else into the
+    /// queue (at the front for a re-queued task).
+    mutating func schedule(_ id: TaskID, now: Timestamp, effects: inout Effects, requeued: Bool = false) {
+        let record = tasks[id]!
+        if let worker = leastLoadedWorker(offering: record.function) {
+            assign(id, to: worker, now: now, effects: &effects)
+        } else {
+            let seq = pending.enqueue(id, function: record.function, priority: record.priority, atFront: requeued)
+            tasks[id]!.queueSeq = seq
+        }
+    }
+
+    func leastLoadedWorker(offering function: String) -> WorkerID? {
+        guard let candidates = workersByFunction[function] else { return nil }
+        var best: WorkerRecord?
+        for id in candidates {
+            let worker = workers[id]!
+            guard worker.hasCapacity else { continue }
+            if let current = best, current.load <= worker.load { continue }
+            best = worker
+        }
+        return best?.id
+    }
+
+    /// Hands a pending task to a worker's outbox.
+    mutating func assign(_ id: TaskID, to workerID: WorkerID, now: Timestamp, effects: inout Effects) {
+        let assigned = transition(id, to: .running, now: now, effects: &effects) { record in
+            record.holder = workerID
+            record.startedAt = now
+            record.delivered = false
+            record.queueSeq = 0
+        }
+        guard assigned else { return }
+        workers[workerID]!.held.insert(id)
+        workers[workerID]!.outbox.append(id)
+        effects.signal(workerID, cancelRequests: false)
+        if let timeout = tasks[id]!.timeout {
+            addTimer(at: now + timeout, .taskTimeout(id, attempt: tasks[id]!.attempt))
+        }
+    }
+
+    /// Asks a worker to stop a task, through its mailbox.
+    mutating func requestStop(_ id: TaskID, on workerID: WorkerID, effects: inout Effects) {
+        workers[workerID]!.cancelRequests.append(id)
+        effects.signal(workerID, cancelRequests: true)
+    }
+
+    /// Fills a worker's free capacity from the queue.
+    mutating func fill(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
+        while let worker = workers[workerID], worker.hasCapacity, pending.count > 0,
+            let id = popPending(among: worker.functions)
+        {
+            assign(id, to: workerID, now: now, effects: &effects)
+        }
+    }
+
+    mutating func popPending(among functions: Set<String>) -> TaskID? {
+        let tasks = self.tasks
+        return pending.pop(among: functions) { entry in
+            guard let record = tasks[entry.id] else { return false }
+            return record.state == .pending && record.queueSeq == entry.seq
+        }
+    }
+
+    /// Marks a cancelled pending task's queue entry stale.
+    mutating func forgetPending(function: String) {
+        let tasks = self.tasks
+        pending.forget(function: function) { entry in
+            guard let record = tasks[entry.id] else { return false }
+            return record.state == .pending && record.queueSeq == entry.seq
+        }
+    }
+}
+
+extension TaskState {
+    var index: Int {
+        switch self {
+        case .pending: 0
+        case .running: 1
+        case .canceling: 2
+        case .succeeded: 3
+        case .failed: 4
+        case .canceled: 5
+        }
+    }
+}
+
+/// Running totals of a scheduler since it started.
+public struct SchedulerCounters: Hashable, Sendable {
+    /// Tasks created.
+    public var submitted = 0
+    /// Tasks that reached `succeeded`.
+    public var succeeded = 0
+    /// Tasks that reached `failed`.
+    public var failed = 0
+    /// Tasks that reached `canceled`.
+    public var canceled = 0
+    /// Re-queues after a worker death or departure.
+    public var requeued = 0
+    /// Finished records evicted to tombstones.
+    public var evicted = 0
+    /// Results and confirms refused because the sender did not hold the task.
+    public var refusedReports = 0
+    /// Transitions refused by the state machine.
+    public var illegalTransitions = 0
+
+    mutating func recordTerminal(_ state: TaskState) {
+        switch state {
+        case .succeeded: succeeded += 1
+        case .failed: failed += 1
+        case .canceled: canceled += 1
+        default: break
+        }
+    }
+}

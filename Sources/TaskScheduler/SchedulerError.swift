@@ -1,0 +1,54 @@
+/// An error the scheduler core answers a request with; `code` is stable and becomes the problem's `code`.
+public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The stable machine-readable reason.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String {
+            case queueFull = "queue_full"
+            case idempotencyConflict = "idempotency_conflict"
+            case unknownFunction = "unknown_function"
+            case invalidArgument = "invalid_argument"
+            case batchTooLarge = "batch_too_large"
+            case unknownWorker = "unknown_worker"
+            case shuttingDown = "shutting_down"
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The pending queue is at its limit; nothing was created.
+        public static let queueFull = Code(.queueFull)
+        /// The idempotency key was used before with a different request.
+        public static let idempotencyConflict = Code(.idempotencyConflict)
+        /// No worker has ever offered the function.
+        public static let unknownFunction = Code(.unknownFunction)
+        /// A field is out of range or malformed; `field` names it.
+        public static let invalidArgument = Code(.invalidArgument)
+        /// A batch holds more tasks than allowed.
+        public static let batchTooLarge = Code(.batchTooLarge)
+        /// The worker id is not registered (never was, left, or was declared dead).
+        public static let unknownWorker = Code(.unknownWorker)
+        /// The scheduler is draining and accepts no new tasks.
+        public static let shuttingDown = Code(.shuttingDown)
+
+        /// The wire string, e.g. `queue_full`.
+        public var rawValue: String { base.rawValue }
+        /// The wire string.
+        public var description: String { base.rawValue }
+    }
+
+    /// The stable reason.
+    public var code: Code
+    /// A human-readable explanation.
+    public var message: String
+    /// A JSON pointer to the offending request field, when one field is to blame (e.g. `/priority`).
+    public var field: String?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    /// `code: message`.
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,31 @@
+/// What a caller asks the scheduler to run.
+public struct SubmitRequest: Hashable, Sendable {
+    /// The function name; some worker must offer (or have offered) it.
+    public var function: String
+    /// The arguments, opaque JSON.
+    public var args: Payload
+    /// Higher runs first; FIFO within one priority.
+    public var priority: Int
+    /// Execution deadline, counted from assignment to a worker; `nil` for none.
+    public var timeout: Duration?
+    /// How often the task is re-queued when its worker dies; `nil` takes the configured default.
+    public var maxRetries: Int?
+    /// Free-form labels, returned as given.
+    public var tags: [String]
+    /// Same key and same request give the same task; same key and another request is an error.
+    public var idempotencyKey: String?
+
+    /// Creates a request.
+    public init(
+        function: String, args: Payload = .null, priority: Int = 0, timeout: Duration? = nil,
+        maxRetries: Int? = nil, tags: [String] = [], idempotencyKey: String? = nil
+    ) {
+        self.function = function
+        self.args = args
+        self.priority = priority
+        self.timeout = timeout
+        self.maxRetries = maxRetries
+        self.tags = tags
+        self.idempotencyKey = idempotencyKey
+    }
+}

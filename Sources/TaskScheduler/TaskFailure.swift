@@ -1,0 +1,50 @@
+/// Why a task failed, problem-shaped (`type`, `title`, `detail`, `code`) as in RFC 9457.
+public struct TaskFailure: Hashable, Sendable {
+    /// The stable machine-readable reason.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String {
+            case functionError = "function_error"
+            case workerDied = "worker_died"
+            case timeout
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The function threw or reported an error.
+        public static let functionError = Code(.functionError)
+        /// Its workers died more often than `max_retries` allows.
+        public static let workerDied = Code(.workerDied)
+        /// The execution deadline (`timeout_s`) passed.
+        public static let timeout = Code(.timeout)
+
+        /// The wire string, e.g. `function_error`.
+        public var rawValue: String { base.rawValue }
+        /// The wire string.
+        public var description: String { base.rawValue }
+    }
+
+    /// The stable reason.
+    public var code: Code
+    /// A short human-readable summary that depends only on `code`.
+    public var title: String
+    /// What happened to this task.
+    public var detail: String
+
+    /// A problem type URI (relative, resolved against the server) derived from `code`.
+    public var type: String { "/problems/\(code.rawValue)" }
+
+    /// The function failed with `detail`.
+    public static func functionError(_ detail: String) -> TaskFailure {
+        TaskFailure(code: .functionError, title: "The task's function failed", detail: detail)
+    }
+
+    /// The workers that ran the task died and its retries are used up.
+    public static func workerDied(_ detail: String) -> TaskFailure {
+        TaskFailure(code: .workerDied, title: "The task's worker died", detail: detail)
+    }
+
+    /// The execution deadline passed.
+    public static func timeout(_ detail: String) -> TaskFailure {
+        TaskFailure(code: .timeout, title: "The task ran past its deadline", detail: detail)
+    }
+}
