@@ -1,0 +1,189 @@
+import Testing
+
+@testable import TaskScheduler
+
+@Suite struct AdmissionAndRetentionTests {
+    @Test func finishedTasksAreEvictedAfterTheirTTLToATombstoneThatExpiresLater() throws {
+        var h = Harness {
+            $0.resultTTL = .seconds(60)
+            $0.tombstoneTTL = .seconds(600)
+        }
+        let worker = h.register()
+        let id = try h.submit()
+        _ = h.take(worker)
+        h.succeed(worker, id)
+        #expect(h.record(id).expiresAt == h.now + .seconds(60))
+        h.advance(.seconds(59))
+        #expect(h.state(id) == .succeeded)
+        h.advance(.seconds(2))
+        guard case .expired = h.core.lookup(id) else { Issue.record("expected expired"); return }
+        h.advance(.seconds(601))
+        guard case .notFound = h.core.lookup(id) else { Issue.record("expected notFound"); return }
+        h.expectConsistent()
+    }
+
+    @Test func theRetainedCountIsBoundedOldestFirst() throws {
+        var h = Harness {
+            $0.maxRetainedTasks = 3
+            $0.maxTombstones = 2
+        }
+        var ids: [TaskID] = []
+        for _ in 0..<6 {
+            let id = try h.submit()
+            _ = h.cancel(id)
+            ids.append(id)
+        }
+        #expect(ids[3...].allSatisfy { h.state($0) == .canceled })
+        guard case .notFound = h.core.lookup(ids[0]) else { Issue.record("tombstone should be dropped"); return }
+        guard case .expired = h.core.lookup(ids[1]) else { Issue.record("expected expired"); return }
+        guard case .expired = h.core.lookup(ids[2]) else { Issue.record("expected expired"); return }
+        #expect(h.core.stats.tombstones == 2)
+        h.expectConsistent()
+    }
+
+    @Test func sameIdempotencyKeyAndRequestGiveTheSameTask() throws {
+        var h = Harness()
+        let first = try h.submit(args: "{\"a\":1}", key: "k1")
+        let second = try h.submit(args: "{\"a\":1}", key: "k1")
+        #expect(first == second)
+        #expect(h.core.stats.counters.submitted == 1)
+    }
+
+    @Test func sameIdempotencyKeyWithAnotherRequestIsAConflictAndCreatesNothing() throws {
+        var h = Harness()
+        try h.submit(args: "1", key: "k1")
+        #expect {
+            try h.submit(args: "2", key: "k1")
+        } throws: { error in
+            (error as? SchedulerError)?.code == .idempotencyConflict
+        }
+        #expect(throws: SchedulerError.self) { try h.submit(args: "1", priority: 3, key: "k1") }
+        #expect(h.core.stats.counters.submitted == 1)
+    }
+
+    @Test func idempotencyKeysOutliveTheRecordAsLongAsTheTombstone() throws {
+        var h = Harness {
+            $0.resultTTL = .seconds(10)
+            $0.tombstoneTTL = .seconds(100)
+        }
+        let id = try h.submit(key: "k")
+        _ = h.cancel(id)
+        h.advance(.seconds(11))
+        let outcome = try h.apply { (core, now, effects) throws(SchedulerError) in
+            try core.submit(SubmitRequest(function: "f", args: Payload(json: "1"), idempotencyKey: "k"), now: now,
+                effects: &effects)
+        }
+        guard case .existing(.expired(let same)) = outcome, same == id else {
+            Issue.record("expected the expired task, got \(outcome)")
+            return
+        }
+        #expect(throws: SchedulerError.self) { try h.submit(args: "2", key: "k") }
+        h.advance(.seconds(101))
+        #expect(try h.submit(args: "2", key: "k") != id)
+    }
+
+    @Test func aFullQueueRejectsWithQueueFullAndCreatesNothing() throws {
+        var h = Harness { $0.queueLimit = 2 }
+        try h.submit()
+        try h.submit()
+        #expect {
+            try h.submit()
+        } throws: { error in
+            (error as? SchedulerError)?.code == .queueFull
+        }
+        #expect(h.core.stats.counters.submitted == 2)
+        #expect(h.core.stats.queued == 2)
+        h.expectConsistent()
+    }
+
+    @Test func aBatchIsAllOrNothing() throws {
+        var h = Harness { $0.queueLimit = 3 }
+        let good = SubmitRequest(function: "f")
+        var bad = good
+        bad.priority = Int.max
+        #expect {
+            try h.apply { (core, now, effects) throws(SchedulerError) in
+                try core.submitBatch([good, bad], now: now, effects: &effects)
+            }
+        } throws: { error in
+            (error as? SchedulerError)?.field == "/1/priority"
+        }
+        #expect(throws: SchedulerError.self) {
+            try h.apply { (core, now, effects) throws(SchedulerError) in
+                try core.submitBatch(Array(repeating: good, count: 4), now: now, effects: &effects)
+            }
+        }
+        #expect(h.core.stats.counters.submitted == 0)
+        let outcomes = try h.apply { (core, now, effects) throws(SchedulerError) in
+            try core.submitBatch(Array(repeating: good, count: 3), now: now, effects: &effects)
+        }
+        let ids = outcomes.map(\.taskID)
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == 3)
+    }
+
+    @Test(arguments: [
+        (SubmitRequest(function: "nope"), "unknown_function", "/function"),
+        (SubmitRequest(function: ""), "invalid_argument", "/function"),
+        (SubmitRequest(function: "f x"), "invalid_argument", "/function"),
+        (SubmitRequest(function: "f", priority: 10_000_000), "invalid_argument", "/priority"),
+        (SubmitRequest(function: "f", timeout: .zero), "invalid_argument", "/timeout_s"),
+        (SubmitRequest(function: "f", maxRetries: -1), "invalid_argument", "/max_retries"),
+        (SubmitRequest(function: "f", tags: Array(repeating: "t", count: 17)), "invalid_argument", "/tags"),
+        (SubmitRequest(function: "f", idempotencyKey: ""), "invalid_argument", "/idempotency_key"),
+    ])
+    func invalidRequestsAreRejectedWithTheirField(request: SubmitRequest, code: String, field: String) {
+        var h = Harness()
+        #expect {
+            try h.submit(request)
+        } throws: { error in
+            let error = error as? SchedulerError
+            return error?.code.rawValue == code && error?.field == field
+        }
+        #expect(h.core.stats.counters.submitted == 0)
+    }
+
+    @Test func drainingRejectsNewTasks() {
+        var h = Harness()
+        h.core.stopAccepting()
+        #expect(throws: SchedulerError.self) { try h.submit() }
+    }
+
+    @Test func memoryStaysBoundedUnderEndlessSubmission() throws {
+        var h = Harness {
+            $0.maxRetainedTasks = 100
+            $0.maxTombstones = 200
+        }
+        let worker = h.register(capacity: 8)
+        for round in 0..<200 {
+            for index in 0..<25 { try h.submit(key: "key-\(round)-\(index)") }
+            for id in h.take(worker) { h.succeed(worker, id) }
+            while h.core.stats.queued > 0 {
+                for id in h.take(worker) { h.succeed(worker, id) }
+            }
+        }
+        let stats = h.core.stats
+        #expect(stats.counters.submitted == 5000)
+        let finished = stats.tasksByState.filter { $0.key.isTerminal }.values.reduce(0, +)
+        let live = stats.tasksByState.filter { !$0.key.isTerminal }.values.reduce(0, +)
+        #expect(finished == 100)
+        #expect(live <= 8)
+        #expect(stats.tombstones == 200)
+        // A key lives as long as its task's record or tombstone.
+        #expect(stats.idempotencyKeys == finished + live + stats.tombstones)
+        #expect(h.core.pending.storedEntries == 0)
+        h.expectConsistent()
+    }
+
+    @Test func cancelledPendingEntriesDoNotAccumulateInTheQueue() throws {
+        var h = Harness { $0.queueLimit = 1_000_000 }
+        for _ in 0..<5000 {
+            let id = try h.submit()
+            _ = h.cancel(id)
+        }
+        _ = try h.submit()
+        #expect(h.core.pending.storedEntries < 2100)
+        #expect(h.core.stats.queued == 1)
+        h.expectConsistent()
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+
+@testable import TaskScheduler
+
+/// Many seeded random interleavings of every event on the core value, checking the indexes after each step.
+@Suite struct CoreRandomizedTests {
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: 0..<200)
+    func randomInterleavingKeepsEveryInvariant(seed: UInt64) throws {
+        var rng = SplitMix(state: seed)
+        var h = Harness {
+            $0.queueLimit = 60
+            $0.maxRetainedTasks = 1_000
+        }
+        var workers: [WorkerID] = [h.register(capacity: 2)]
+        var held: [WorkerID: Set<TaskID>] = [:]
+        var submitted: [TaskID] = []
+        var cancelAnswers: [TaskID: [CancelDecision]] = [:]
+        var waiterTask: [WaiterID: TaskID] = [:]
+        for _ in 0..<400 {
+            switch Int.random(in: 0..<100, using: &rng) {
+            case 0..<25:
+                if let id = try? h.submit(
+                    Bool.random(using: &rng) ? "f" : "g", maxRetries: Int.random(in: 0...2, using: &rng),
+                    timeout: Int.random(in: 0..<10, using: &rng) == 0 ? .seconds(3) : nil)
+                {
+                    submitted.append(id)
+                    if let waiter = h.wait(.terminal(id), timeout: .seconds(3600)).parkedID { waiterTask[waiter] = id }
+                }
+            case 25..<40:
+                if let id = submitted.randomElement(using: &rng) { cancelAnswers[id, default: []].append(h.cancel(id)) }
+            case 40..<75:
+                guard let worker = workers.randomElement(using: &rng) else { continue }
+                var results: [WorkerResult] = []
+                var confirms: [WorkerConfirm] = []
+                for id in held[worker, default: []] where Bool.random(using: &rng) {
+                    let state = h.state(id)
+                    if state == .canceling, Bool.random(using: &rng) {
+                        let kind: CancelConfirm = [.canceled, .cancelFailed, .cancelNotFound].randomElement(using: &rng)!
+                        confirms.append(WorkerConfirm(taskID: id, kind: kind))
+                        if kind == .cancelFailed { continue }
+                    } else {
+                        results.append(
+                            WorkerResult(
+                                taskID: id,
+                                outcome: Bool.random(using: &rng) ? .success(.null) : .failure(message: "x")))
+                    }
+                    held[worker]!.remove(id)
+                }
+                let mail = try h.exchange(worker, results: results, confirms: confirms, max: Int.random(in: 0...2, using: &rng))
+                held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
+            case 75..<80:
+                if workers.count > 1 || Bool.random(using: &rng), let worker = workers.randomElement(using: &rng) {
+                    h.removeWorker(worker, Bool.random(using: &rng) ? .left : .died("random"))
+                    workers.removeAll { $0 == worker }
+                    held[worker] = nil
+                }
+            case 80..<85:
+                workers.append(h.register(Bool.random(using: &rng) ? ["f", "g"] : ["f"], capacity: Int.random(in: 1...3, using: &rng)))
+            default:
+                h.advance(.milliseconds(Int64.random(in: 0..<2000, using: &rng)))
+            }
+            h.expectConsistent()
+        }
+        // Settle: one worker for everything answers every outstanding request and finishes all work.
+        for worker in workers { h.removeWorker(worker, .left) }
+        let finisher = h.register(capacity: 1000)
+        for _ in 0..<5 {
+            let mail = try h.exchange(finisher, max: 1000)
+            try h.exchange(
+                finisher, results: mail.assignments.map { WorkerResult(taskID: $0.taskID, outcome: .success(.null)) },
+                confirms: mail.cancelRequests.map { WorkerConfirm(taskID: $0, kind: .canceled) }, max: 0)
+        }
+        h.removeWorker(finisher, .left)
+        #expect(h.core.isQuiescent)
+        h.expectConsistent()
+        for id in submitted {
+            guard let record = h.core.lookup(id).record else { continue }
+            #expect(record.done)
+            // Every cancel answer agrees with the final state.
+            for answer in cancelAnswers[id, default: []] {
+                switch answer {
+                case .canceled: #expect(record.state == .canceled)
+                case .alreadyFinished(let then): #expect(then.state == record.state && then.version == record.version)
+                case .inProgress, .notFound, .expired: break
+                }
+            }
+            if record.state == .canceled { #expect(record.result == nil) }
+            if record.state == .succeeded { #expect(record.cancel?.confirm != .canceled) }
+        }
+        // Every waiter was released exactly once (double releases are caught by the harness), with a final state
+        // or at its deadline.
+        for (waiter, id) in waiterTask {
+            #expect(h.released[waiter] != nil, "waiter for \(id) never released")
+        }
+        let counters = h.core.counters
+        #expect(counters.succeeded + counters.failed + counters.canceled == counters.submitted)
+        #expect(counters.illegalTransitions == 0)
+    }
+}
