@@ -83,12 +83,7 @@ public final class InProcessWorkerPool: Service, Sendable {
     /// Stops taking tasks, lets running ones finish within `drainGrace`, cancels the rest, and leaves the
     /// scheduler (whatever is still held is re-queued or failed as for any departing worker).
     public func stop() async {
-        let idle = state.withLock { state in
-            state.stopping = true
-            defer { state.idle.removeAll() }
-            return state.idle
-        }
-        for continuation in idle { continuation.resume() }
+        beginStopping()
         let grace = configuration.drainGrace
         let timer = Task {
             try? await Task.sleep(for: grace)
@@ -104,6 +99,16 @@ public final class InProcessWorkerPool: Service, Sendable {
         }
         timer.cancel()
         if let id = workerID { scheduler.removeWorker(id, reason: .left) }
+    }
+
+    /// Stops taking new tasks at once; `stop()` then waits for the running ones.
+    public func beginStopping() {
+        let idle = state.withLock { state in
+            state.stopping = true
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        for continuation in idle { continuation.resume() }
     }
 
     private func cancelRunning() {
