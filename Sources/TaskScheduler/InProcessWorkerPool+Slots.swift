@@ -1,15 +1,18 @@
 extension InProcessWorkerPool {
     /// One slot: report the last outcome and take the next task in one exchange; run it; repeat.
     func slotLoop(_ index: Int) async {
+        let slot = slots[index]
         var results: [WorkerResult] = []
         var confirms: [WorkerConfirm] = []
         var retire = false
         while true {
-            let (assignment, work, generation, stop) = state.withLock { state in
+            // The slot's lock is held across the exchange, so a cancel for the task it takes cannot slip in
+            // between the hand-over and `current` being set.
+            let (assignment, work, generation, stop) = slot.state.withLock { state in
                 // A cancel that reached this slot after its function returned still cancelled its Swift task.
-                if state.slots[index].cancelRequested || Task.isCancelled { retire = true }
+                if state.cancelRequested || Task.isCancelled { retire = true }
                 let stop = state.stopping || retire
-                state.slots[index].current = nil
+                state.current = nil
                 var assignment: Assignment?
                 var work = Scheduler.PendingWork()
                 if let worker = state.workerID,
@@ -21,9 +24,8 @@ extension InProcessWorkerPool {
                     work = pending
                 }
                 if let assignment {
-                    state.slots[index].current = assignment.taskID
-                    state.slots[index].cancellable = true
-                    state.slots[index].cancelRequested = false
+                    state.current = assignment.taskID
+                    state.cancellable = true
                 }
                 return (assignment, work, state.generation, stop)
             }
@@ -31,42 +33,23 @@ extension InProcessWorkerPool {
             results.removeAll(keepingCapacity: true)
             confirms.removeAll(keepingCapacity: true)
             if let assignment {
-                let cancelled = await execute(assignment, slot: index, results: &results, confirms: &confirms)
-                retire = retire || cancelled
+                await execute(assignment, slot: index, results: &results, confirms: &confirms)
                 continue
             }
             if stop { break }
-            await waitForSignal(after: generation)
+            await waitForSignal(slot, after: generation)
         }
-        let finished = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.liveSlots -= 1
-            if retire && !state.stopping {
-                spawnSlotAfterRetire(index, in: &state)
-                return nil
-            }
-            if state.liveSlots == 0 {
-                defer { state.stopped = nil }
-                return state.stopped
-            }
-            return nil
-        }
-        finished?.resume()
+        slotExited(index, retired: retire)
     }
 
-    private func spawnSlotAfterRetire(_ index: Int, in state: inout State) {
-        state.liveSlots += 1
-        state.slots[index] = Slot()
-        state.slots[index].task = Task { await self.slotLoop(index) }
-    }
-
-    /// Runs one assignment; returns true when a cancel stopped it (the slot's Swift task is then cancelled).
+    /// Runs one assignment and queues its outcome for the next exchange.
     private func execute(
         _ assignment: Assignment, slot index: Int, results: inout [WorkerResult], confirms: inout [WorkerConfirm]
-    ) async -> Bool {
+    ) async {
         let id = assignment.taskID
         guard let function = registry[assignment.function] else {
             results.append(WorkerResult(taskID: id, outcome: .failure(message: "no function '\(assignment.function)'")))
-            return false
+            return
         }
         let context = TaskContext(
             taskID: id, function: assignment.function, attempt: assignment.attempt, deadline: assignment.deadline,
@@ -82,48 +65,43 @@ extension InProcessWorkerPool {
             outcome = .failure(message: String(describing: error))
             threw = true
         }
-        let cancelRequested = state.withLock { $0.slots[index].cancelRequested }
-        guard cancelRequested || Task.isCancelled else {
-            results.append(WorkerResult(taskID: id, outcome: outcome))
-            return false
-        }
-        // Stopped by a cancel: if the function gave up, confirm; if it finished anyway, report the result (the
-        // scheduler discards it and records that the function ran).
-        if threw {
+        if threw && Task.isCancelled {
+            // Stopped by a cancel (or a stop past its grace): the function gave up.
             confirms.append(WorkerConfirm(taskID: id, kind: .canceled))
         } else {
+            // Finished, even if a cancel came meanwhile: the scheduler then discards the result and records that
+            // the function ran.
             results.append(WorkerResult(taskID: id, outcome: outcome))
         }
-        return true
     }
 
-    private func waitForSignal(after generation: UInt64) async {
+    private func waitForSignal(_ slot: Slot, after generation: UInt64) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state in
+            let now = slot.state.withLock { state in
                 if state.generation != generation || state.stopping { return true }
-                state.idle.append(continuation)
+                state.idle = continuation
                 return false
             }
             if now { continuation.resume() }
         }
     }
 
-    /// The scheduler put mail in this worker's mailbox: wake idle slots, and stop the tasks it asks to stop.
-    func handleSignal(cancelRequests: Bool) {
+    /// The scheduler put mail in this slot's mailbox: wake it if idle, and stop the task it asks to stop.
+    func handleSignal(slot index: Int, cancelRequests: Bool) {
         var work = Scheduler.PendingWork()
-        let idle = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let idle = slots[index].state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.generation &+= 1
-            defer { state.idle.removeAll() }
+            defer { state.idle = nil }
             guard cancelRequests, let worker = state.workerID else { return state.idle }
             var confirms: [WorkerConfirm] = []
             for id in scheduler.takeCancelRequests(worker: worker) {
-                guard let slot = state.slots.firstIndex(where: { $0.current == id }) else {
+                guard state.current == id else {
                     confirms.append(WorkerConfirm(taskID: id, kind: .cancelNotFound))
                     continue
                 }
-                if state.slots[slot].cancellable {
-                    state.slots[slot].cancelRequested = true
-                    state.slots[slot].task?.cancel()
+                if state.cancellable {
+                    state.cancelRequested = true
+                    state.task?.cancel()
                 } else {
                     confirms.append(WorkerConfirm(taskID: id, kind: .cancelFailed))
                 }
@@ -136,7 +114,7 @@ extension InProcessWorkerPool {
             }
             return state.idle
         }
-        for continuation in idle { continuation.resume() }
+        idle?.resume()
         work.run()
     }
 }

@@ -2,15 +2,16 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Runs registered Swift functions on N slots inside the server process, as one worker of capacity N.
+/// Runs registered Swift functions on N slots inside the server process.
 ///
-/// Each slot is a Swift task that reports its last outcome and takes its next assignment in one exchange with the
-/// scheduler. A cancel request cancels the slot's Swift task (cooperative cancellation); that slot then reports,
-/// retires and is replaced by a fresh one.
+/// Each slot is its own worker of capacity 1 (`name-1` … `name-N`), so slots never share a lock with each other:
+/// a slot reports its last outcome and takes its next assignment in one exchange with the scheduler. A cancel
+/// request cancels the slot's Swift task (cooperative cancellation); that slot then reports, retires, and a
+/// fresh Swift task takes its place.
 public final class InProcessWorkerPool: Service, Sendable {
     /// How the pool runs.
     public struct Configuration: Sendable {
-        /// The worker's name.
+        /// The workers' name prefix.
         public var name = "in-process"
         /// How many functions run at once.
         public var slots = 2
@@ -23,54 +24,43 @@ public final class InProcessWorkerPool: Service, Sendable {
         }
     }
 
-    struct Slot {
-        var task: Task<Void, Never>?
-        var current: TaskID?
-        var cancellable = true
-        var cancelRequested = false
-    }
-
-    struct State {
-        var workerID: WorkerID?
-        var slots: [Slot] = []
-        var liveSlots = 0
-        var idle: [CheckedContinuation<Void, Never>] = []
-        var generation: UInt64 = 0
-        var stopping = false
-        var stopped: CheckedContinuation<Void, Never>?
-    }
-
     let scheduler: Scheduler
     let registry: FunctionRegistry
     /// How the pool runs.
     public let configuration: Configuration
     let logger: Logger
-    let state = Mutex(State())
+    let slots: [Slot]
+    let lifecycle = Mutex(Lifecycle())
 
-    /// Creates a pool; `start()` or `run()` registers it.
+    struct Lifecycle {
+        var liveSlots = 0
+        var stopped: CheckedContinuation<Void, Never>?
+    }
+
+    /// Creates a pool; `start()` or `run()` registers its workers.
     public init(scheduler: Scheduler, registry: FunctionRegistry, configuration: Configuration, logger: Logger) {
         self.scheduler = scheduler
         self.registry = registry
         self.configuration = configuration
         self.logger = logger
+        self.slots = (0..<max(1, configuration.slots)).map { _ in Slot() }
     }
 
-    /// The worker id, once started.
-    public var workerID: WorkerID? { state.withLock { $0.workerID } }
+    /// The workers' ids, once started.
+    public var workerIDs: [WorkerID] { slots.compactMap { slot in slot.state.withLock { $0.workerID } } }
 
-    /// Registers the worker and starts the slots.
+    /// Registers one worker per slot and starts the slots.
     public func start() throws(SchedulerError) {
-        let registration = WorkerRegistration(
-            name: configuration.name, functions: registry.names, capacity: max(1, configuration.slots))
-        let id = try scheduler.registerWorker(registration) { cancelRequests in
-            self.handleSignal(cancelRequests: cancelRequests)
+        for (index, slot) in slots.enumerated() {
+            let registration = WorkerRegistration(
+                name: "\(configuration.name)-\(index + 1)", functions: registry.names, capacity: 1)
+            let id = try scheduler.registerWorker(registration) { cancelRequests in
+                self.handleSignal(slot: index, cancelRequests: cancelRequests)
+            }
+            slot.state.withLock { $0.workerID = id }
         }
-        state.withLock { state in
-            state.workerID = id
-            state.slots = Array(repeating: Slot(), count: registration.capacity)
-            for index in state.slots.indices { spawnSlot(index, in: &state) }
-        }
-        logger.info("in-process worker started", metadata: ["worker.id": "\(id)", "worker.slots": "\(registration.capacity)"])
+        for index in slots.indices { spawnSlot(index) }
+        logger.info("in-process workers started", metadata: ["worker.slots": "\(slots.count)"])
     }
 
     /// Runs until graceful shutdown, then stops (see `stop`).
@@ -78,6 +68,18 @@ public final class InProcessWorkerPool: Service, Sendable {
         try start()
         try? await gracefulShutdown()
         await stop()
+    }
+
+    /// Stops taking new tasks at once; `stop()` then waits for the running ones.
+    public func beginStopping() {
+        for slot in slots {
+            let idle = slot.state.withLock { state in
+                state.stopping = true
+                defer { state.idle = nil }
+                return state.idle
+            }
+            idle?.resume()
+        }
     }
 
     /// Stops taking tasks, lets running ones finish within `drainGrace`, cancels the rest, and leaves the
@@ -90,45 +92,69 @@ public final class InProcessWorkerPool: Service, Sendable {
             self.cancelRunning()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { state in
-                if state.liveSlots == 0 { return true }
-                state.stopped = continuation
+            let done = lifecycle.withLock { lifecycle in
+                if lifecycle.liveSlots == 0 { return true }
+                lifecycle.stopped = continuation
                 return false
             }
             if done { continuation.resume() }
         }
         timer.cancel()
-        if let id = workerID { scheduler.removeWorker(id, reason: .left) }
-    }
-
-    /// Stops taking new tasks at once; `stop()` then waits for the running ones.
-    public func beginStopping() {
-        let idle = state.withLock { state in
-            state.stopping = true
-            defer { state.idle.removeAll() }
-            return state.idle
-        }
-        for continuation in idle { continuation.resume() }
+        for id in workerIDs { scheduler.removeWorker(id, reason: .left) }
     }
 
     private func cancelRunning() {
-        let resume = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            for slot in state.slots { slot.task?.cancel() }
-            defer { state.stopped = nil }
-            return state.stopped
+        for slot in slots { slot.state.withLock { $0.task?.cancel() } }
+        let resume = lifecycle.withLock { lifecycle in
+            defer { lifecycle.stopped = nil }
+            return lifecycle.stopped
         }
         resume?.resume()
     }
 
-    private func spawnSlot(_ index: Int, in state: inout State) {
-        state.liveSlots += 1
-        state.slots[index] = Slot()
-        state.slots[index].task = Task { await self.slotLoop(index) }
+    func spawnSlot(_ index: Int) {
+        lifecycle.withLock { $0.liveSlots += 1 }
+        slots[index].state.withLock { state in
+            state.current = nil
+            state.cancelRequested = false
+            state.task = Task { await self.slotLoop(index) }
+        }
+    }
+
+    func slotExited(_ index: Int, retired: Bool) {
+        let stopping = slots[index].state.withLock { $0.stopping }
+        if retired && !stopping {
+            spawnSlot(index)
+        }
+        let finished = lifecycle.withLock { lifecycle -> CheckedContinuation<Void, Never>? in
+            lifecycle.liveSlots -= 1
+            guard lifecycle.liveSlots == 0 else { return nil }
+            defer { lifecycle.stopped = nil }
+            return lifecycle.stopped
+        }
+        finished?.resume()
     }
 
     func setCancellable(_ cancellable: Bool, slot: Int, task: TaskID) {
-        state.withLock { state in
-            if state.slots[slot].current == task { state.slots[slot].cancellable = cancellable }
+        slots[slot].state.withLock { state in
+            if state.current == task { state.cancellable = cancellable }
         }
+    }
+}
+
+extension InProcessWorkerPool {
+    /// One slot's state, touched by the slot itself and by its worker's signal handler.
+    final class Slot: Sendable {
+        struct State {
+            var workerID: WorkerID?
+            var task: Task<Void, Never>?
+            var current: TaskID?
+            var cancellable = true
+            var cancelRequested = false
+            var idle: CheckedContinuation<Void, Never>?
+            var generation: UInt64 = 0
+            var stopping = false
+        }
+        let state = Mutex(State())
     }
 }
