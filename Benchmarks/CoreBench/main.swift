@@ -40,6 +40,8 @@ func makeScheduler(tasks: Int, slots: Int) throws -> (Scheduler, InProcessWorker
     return (scheduler, pool)
 }
 
+nonisolated(unsafe) var submitSeconds = 0.0
+
 /// Submits `count` echo tasks (one call each, or `batch` per call) and waits for each; returns seconds taken.
 func submitAndWait(_ scheduler: Scheduler, count: Int, batch: Int = 1) async throws -> Double {
     let requests = (0..<count).map { SubmitRequest(function: "echo", args: Payload(json: "{\"i\":\($0)}")) }
@@ -55,6 +57,7 @@ func submitAndWait(_ scheduler: Scheduler, count: Int, batch: Int = 1) async thr
             ids.append(contentsOf: try scheduler.submitBatch(chunk).map(\.taskID))
         }
     }
+    submitSeconds = (clock.now - start).seconds
     // Wait as a client gathering futures does: one wait for all of each chunk of 1,000 ids.
     for offset in stride(from: 0, to: ids.count, by: 1000) {
         let chunk = Array(ids[offset..<min(offset + 1000, ids.count)])
@@ -81,10 +84,38 @@ case "throughput":
         let seconds = try await submitAndWait(scheduler, count: tasks, batch: batch)
         let rate = Double(tasks) / seconds
         rates.append(rate)
-        print("run \(run): \(tasks) echo tasks, \(slots) slots, \(batch) per submit: \(String(format: "%.3f", seconds)) s, \(Int(rate)) tasks/s")
+        print("run \(run): \(tasks) echo tasks, \(slots) slots, \(batch) per submit: \(String(format: "%.3f", seconds)) s, \(Int(rate)) tasks/s (submitting took \(String(format: "%.3f", submitSeconds)) s)")
         await pool.stop()
     }
     print("median: \(Int(median(rates))) tasks/s over \(runs) runs (min \(Int(rates.min()!)), max \(Int(rates.max()!)))")
+case "sizes":
+    print("TaskRecord stride", MemoryLayout<TaskRecord>.stride, "WorkerRecord", MemoryLayout<WorkerRecord>.stride, "TaskFailure?", MemoryLayout<TaskFailure?>.stride, "CancelInfo?", MemoryLayout<CancelInfo?>.stride)
+case "core":
+    // Experiment: the core value alone, one thread, no locks: submit, take, report per task.
+    let tasks = numbers.first ?? 1_000_000
+    var configuration = SchedulerConfiguration()
+    configuration.queueLimit = tasks + 1
+    configuration.maxRetainedTasks = tasks + 1
+    var core = SchedulerCore(configuration: configuration, logger: logger)
+    var effects = Effects()
+    let now = Timestamp(nanoseconds: 0)
+    let worker = try core.registerWorker(
+        WorkerRegistration(name: "w", functions: ["echo"], capacity: 1), now: now, effects: &effects)
+    let requests = (0..<tasks).map { SubmitRequest(function: "echo", args: Payload(json: "{\"i\":\($0)}")) }
+    let clock = ContinuousClock()
+    var start = clock.now
+    for request in requests { _ = try core.submit(request, now: now, effects: &effects) }
+    let submitTime = (clock.now - start).seconds
+    start = clock.now
+    var results: [WorkerResult] = []
+    while true {
+        let mail = try core.exchange(worker: worker, results: results, maxAssignments: 1, now: now, effects: &effects)
+        effects = Effects()
+        guard let assignment = mail.assignments.first else { break }
+        results = [WorkerResult(taskID: assignment.taskID, outcome: .success(assignment.args))]
+    }
+    let runTime = (clock.now - start).seconds
+    print("core: submit \(Int(submitTime / Double(tasks) * 1e9)) ns/task, exchange \(Int(runTime / Double(tasks) * 1e9)) ns/task")
 case "drain":
     // Experiment: queue everything first, then start the pool and time only the draining.
     let tasks = numbers.count > 0 ? numbers[0] : 100_000

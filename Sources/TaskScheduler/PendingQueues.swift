@@ -1,67 +1,75 @@
 import DequeModule
 
-/// The pending tasks, one priority-ordered queue per function. Removal is lazy: an entry is live only while the
-/// task is pending and its `queueSeq` matches; stale entries are skipped and compacted away.
+/// The pending tasks: one queue per function (by function index), each a FIFO lane per priority, highest first.
+/// Removal is lazy: an entry is live only while its task is pending with the same `queueSeq`; stale entries are
+/// skipped when they reach a lane's head and compacted away when they pile up.
 struct PendingQueues: Sendable {
     struct Entry: Sendable {
         var id: TaskID
         var seq: Int64
     }
 
-    /// One function's queue: a FIFO lane per priority, highest priority first.
+    struct Lane: Sendable {
+        var priority: Int
+        var entries: Deque<Entry>
+    }
+
+    /// One function's queue. Lanes are few (one per priority in use), so a sorted array beats a dictionary.
     struct FunctionQueue: Sendable {
-        var lanes: [Int: Deque<Entry>] = [:]
-        /// The priorities that have a lane, highest first.
-        var priorities: [Int] = []
+        /// Lanes by priority, highest first; none is empty.
+        var lanes: [Lane] = []
         var entries = 0
+        /// Live entries (pending tasks).
+        var live = 0
 
         mutating func append(_ entry: Entry, priority: Int, atFront: Bool) {
-            if lanes[priority] == nil {
-                lanes[priority] = Deque()
-                let index = priorities.firstIndex { $0 < priority } ?? priorities.endIndex
-                priorities.insert(priority, at: index)
+            var index = 0
+            while index < lanes.count && lanes[index].priority > priority { index += 1 }
+            if index == lanes.count || lanes[index].priority != priority {
+                lanes.insert(Lane(priority: priority, entries: []), at: index)
             }
-            if atFront { lanes[priority]!.prepend(entry) } else { lanes[priority]!.append(entry) }
+            if atFront { lanes[index].entries.prepend(entry) } else { lanes[index].entries.append(entry) }
             entries += 1
+            live += 1
         }
 
         /// The first live entry, dropping stale ones on the way.
-        mutating func head(isLive: (Entry) -> Bool) -> (entry: Entry, priority: Int)? {
-            while let priority = priorities.first {
-                while let entry = lanes[priority]!.first {
-                    if isLive(entry) { return (entry, priority) }
-                    lanes[priority]!.removeFirst()
+        mutating func head(isLive: (Entry) -> Bool) -> Entry? {
+            while !lanes.isEmpty {
+                while let entry = lanes[0].entries.first {
+                    if isLive(entry) { return entry }
+                    lanes[0].entries.removeFirst()
                     entries -= 1
                 }
-                lanes[priority] = nil
-                priorities.removeFirst()
+                lanes.removeFirst()
             }
             return nil
         }
 
-        mutating func removeHead(priority: Int) {
-            lanes[priority]!.removeFirst()
+        /// Removes the entry `head` returned.
+        mutating func removeHead() {
+            lanes[0].entries.removeFirst()
+            if lanes[0].entries.isEmpty { lanes.removeFirst() }
             entries -= 1
+            live -= 1
         }
 
         mutating func compact(isLive: (Entry) -> Bool) {
-            for priority in priorities {
-                lanes[priority]!.removeAll { !isLive($0) }
-            }
-            priorities.removeAll { lanes[$0]!.isEmpty }
-            lanes = lanes.filter { !$0.value.isEmpty }
-            entries = lanes.values.reduce(0) { $0 + $1.count }
+            for index in lanes.indices { lanes[index].entries.removeAll { !isLive($0) } }
+            lanes.removeAll { $0.entries.isEmpty }
+            entries = lanes.reduce(0) { $0 + $1.entries.count }
         }
     }
 
-    var queues: [String: FunctionQueue] = [:]
+    /// Queues by function index.
+    var queues: [FunctionQueue] = []
     /// Live pending tasks.
     private(set) var count = 0
     private var nextSeq: Int64 = 1
     private var nextFrontSeq: Int64 = -1
 
     /// Queues a task at the back of its priority lane (or the front, for a re-queued task); returns its seq.
-    mutating func enqueue(_ id: TaskID, function: String, priority: Int, atFront: Bool = false) -> Int64 {
+    mutating func enqueue(_ id: TaskID, function: Int, priority: Int, atFront: Bool = false) -> Int64 {
         let seq: Int64
         if atFront {
             seq = nextFrontSeq
@@ -70,44 +78,40 @@ struct PendingQueues: Sendable {
             seq = nextSeq
             nextSeq += 1
         }
-        queues[function, default: FunctionQueue()].append(Entry(id: id, seq: seq), priority: priority, atFront: atFront)
+        while queues.count <= function { queues.append(FunctionQueue()) }
+        queues[function].append(Entry(id: id, seq: seq), priority: priority, atFront: atFront)
         count += 1
         return seq
     }
 
-    /// Records that a live entry left the queue other than by `pop` (cancelled); the entry goes stale.
-    mutating func forget(function: String, isLive: (Entry) -> Bool) {
+    /// Records that a live entry left other than by `pop` (its task was cancelled); the entry goes stale.
+    mutating func forget(function: Int, isLive: (Entry) -> Bool) {
         count -= 1
-        guard let queue = queues[function] else { return }
-        if queue.entries > 1024 && queue.entries > 2 * count {
-            queues[function]!.compact(isLive: isLive)
-            if queues[function]!.entries == 0 { queues[function] = nil }
+        queues[function].live -= 1
+        if queues[function].entries > 1024 && queues[function].entries > 2 * queues[function].live {
+            queues[function].compact(isLive: isLive)
         }
     }
 
     /// Takes the best live task among `functions`: highest priority, then oldest.
-    mutating func pop(among functions: some Sequence<String>, isLive: (Entry) -> Bool) -> TaskID? {
-        var best: (function: String, entry: Entry, priority: Int)?
-        for function in functions {
-            guard queues[function] != nil else { continue }
-            guard let head = queues[function]!.head(isLive: isLive) else {
-                queues[function] = nil
-                continue
-            }
+    mutating func pop(among functions: [Int], isLive: (Entry) -> Bool) -> TaskID? {
+        var best: (function: Int, entry: Entry, priority: Int)?
+        for function in functions where function < queues.count && queues[function].live > 0 {
+            guard let head = queues[function].head(isLive: isLive) else { continue }
+            let priority = queues[function].lanes[0].priority
             if let current = best,
-                current.priority > head.priority || (current.priority == head.priority && current.entry.seq < head.entry.seq)
+                current.priority > priority || (current.priority == priority && current.entry.seq < head.seq)
             {
                 continue
             }
-            best = (function, head.entry, head.priority)
+            best = (function, head, priority)
         }
         guard let best else { return nil }
-        queues[best.function]!.removeHead(priority: best.priority)
-        if queues[best.function]!.entries == 0 { queues[best.function] = nil }
+        queues[best.function].removeHead()
         count -= 1
         return best.entry.id
     }
 
     /// Entries held, live or stale (for invariant checks).
-    var storedEntries: Int { queues.values.reduce(0) { $0 + $1.entries } }
+    var storedEntries: Int { queues.reduce(0) { $0 + $1.entries } }
 }

@@ -23,7 +23,7 @@ extension SchedulerCore {
             transition(id, to: .canceled, now: now, effects: &effects) { record in
                 record.cancel = CancelInfo(requestedAt: now, confirm: .canceled, workerFinished: false)
             }
-            forgetPending(function: record.function)
+            forgetPending(function: Int(record.functionIndex))
             return .canceled(tasks[id]!)
         case .running where !record.delivered:
             // Still in the worker's outbox: the worker never saw it, so the core cancels it alone.

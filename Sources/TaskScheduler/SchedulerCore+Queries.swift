@@ -55,7 +55,8 @@ extension SchedulerCore {
     public func list(_ filter: TaskFilter, after cursor: TaskID?, limit: Int) -> (tasks: [TaskRecord], next: TaskID?) {
         let limit = max(1, limit)
         var smallest = Heap<TaskID>()
-        for (id, record) in tasks {
+        for record in tasks.all {
+            let id = record.id
             if let cursor, id <= cursor { continue }
             if let state = filter.state, record.state != state { continue }
             if let function = filter.function, record.function != function { continue }
@@ -75,7 +76,8 @@ extension SchedulerCore {
     public func invariantViolations() -> [String] {
         var problems: [String] = []
         var counted = [Int](repeating: 0, count: TaskState.allCases.count)
-        for (id, record) in tasks {
+        for record in tasks.all {
+            let id = record.id
             counted[record.state.index] += 1
             switch record.state {
             case .running, .canceling:

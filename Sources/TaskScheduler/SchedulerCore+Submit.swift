@@ -118,9 +118,11 @@ extension SchedulerCore {
         let id = TaskID(rawValue: nextTaskID)
         nextTaskID += 1
         // Share one string storage per function name across all its tasks.
-        let function = knownFunctions[knownFunctions.firstIndex(of: request.function)!]
+        let functionIndex = functionIndex[request.function]!
         let maxRetries = request.maxRetries ?? configuration.defaultMaxRetries
-        tasks[id] = TaskRecord(id: id, request: request, function: function, maxRetries: maxRetries, now: now)
+        _ = tasks.insert(TaskRecord(
+            id: id, request: request, function: functionNames[functionIndex], functionIndex: functionIndex,
+            maxRetries: maxRetries, now: now))
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
         schedule(id, now: now, effects: &effects)
@@ -137,7 +139,7 @@ extension SchedulerCore {
                 "function must be 1 to \(configuration.maxFunctionNameLength) characters of A-Z a-z 0-9 _ . : -",
                 field: "/function")
         }
-        guard knownFunctions.contains(name) else {
+        guard functionIndex[name] != nil else {
             throw SchedulerError(.unknownFunction, "no worker offers the function '\(name)'", field: "/function")
         }
         guard configuration.priorityRange.contains(request.priority) else {

@@ -59,7 +59,7 @@ extension SchedulerCore {
         }
         waiters[id] = entry
         for taskID in entry.watchedTasks {
-            tasks[taskID]!.waiters.append(id)
+            tasks[slot: tasks.slot(of: taskID)!].waiters.append(id)
         }
         if deadline < .distantFuture { addTimer(at: deadline, .waiter(id)) }
         return .parked(id)
@@ -98,18 +98,18 @@ extension SchedulerCore {
 
     private mutating func detach(_ id: WaiterID, from taskIDs: [TaskID], except skipped: TaskID?) {
         for taskID in taskIDs where taskID != skipped {
-            if let index = tasks.index(forKey: taskID) {
-                tasks.values[index].waiters.removeAll { $0 == id }
+            if let index = tasks.slot(of: taskID) {
+                tasks[slot: index].waiters.removeAll { $0 == id }
             }
         }
     }
 
     /// Wakes the waiters of a task whose record just changed.
     mutating func notifyWaiters(of taskID: TaskID, effects: inout Effects) {
-        guard let index = tasks.index(forKey: taskID), !tasks.values[index].waiters.isEmpty else { return }
-        let ids = tasks.values[index].waiters
-        let done = tasks.values[index].done
-        let version = tasks.values[index].version
+        guard let index = tasks.slot(of: taskID), !tasks[slot: index].waiters.isEmpty else { return }
+        let ids = tasks[slot: index].waiters
+        let done = tasks[slot: index].done
+        let version = tasks[slot: index].version
         var keep: [WaiterID] = []
         for id in ids {
             guard var entry = waiters[id] else { continue }
@@ -131,6 +131,6 @@ extension SchedulerCore {
                 }
             }
         }
-        if let index = tasks.index(forKey: taskID) { tasks.values[index].waiters = keep }
+        if let index = tasks.slot(of: taskID) { tasks[slot: index].waiters = keep }
     }
 }

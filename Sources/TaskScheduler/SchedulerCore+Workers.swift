@@ -22,20 +22,17 @@ extension SchedulerCore {
         }
         let id = WorkerID(rawValue: nextWorkerID)
         nextWorkerID += 1
-        var functions = Set<String>()
+        var indexes: [Int] = []
         for name in registration.functions {
-            // Share one string storage per function name.
-            if let index = knownFunctions.firstIndex(of: name) {
-                functions.insert(knownFunctions[index])
-            } else {
-                knownFunctions.insert(name)
-                functions.insert(name)
-            }
-            workersByFunction[name, default: []].append(id)
+            let index = intern(name)
+            indexes.append(index)
+            workersByFunction[index].append(id)
         }
-        workers[id] = WorkerRecord(
-            id: id, name: registration.name, functions: functions, capacity: registration.capacity,
-            lease: registration.lease, registeredAt: now, lastSeenAt: now)
+        var worker = WorkerRecord(
+            id: id, name: registration.name, functions: Set(indexes.map { functionNames[$0] }),
+            capacity: registration.capacity, lease: registration.lease, registeredAt: now, lastSeenAt: now)
+        worker.functionIndexes = indexes.sorted()
+        workers[id] = worker
         if let lease = registration.lease {
             leaseDeadlines[id] = now + lease
             addTimer(at: now + lease, .lease(id))
@@ -47,12 +44,12 @@ extension SchedulerCore {
 
     /// Whether a function has ever been offered by a worker (only those can be submitted).
     public func isKnownFunction(_ name: String) -> Bool {
-        knownFunctions.contains(name)
+        functionIndex[name] != nil
     }
 
     /// Declares a function known without a worker yet: its tasks queue until a worker offering it registers.
     public mutating func declareFunction(_ name: String) {
-        knownFunctions.insert(name)
+        _ = intern(name)
     }
 
     /// One round trip with a worker: take its results and confirms, renew its lease, and hand it up to
@@ -61,13 +58,13 @@ extension SchedulerCore {
         worker workerID: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [],
         maxAssignments: Int, takeCancelRequests: Bool = true, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> WorkerMail {
-        guard workers[workerID] != nil else {
+        guard let worker = workers.index(forKey: workerID) else {
             throw SchedulerError(.unknownWorker, "worker \(workerID) is not registered (it left or was declared dead)")
         }
-        workers[workerID]!.lastSeenAt = now
-        if let lease = workers[workerID]!.lease { leaseDeadlines[workerID] = now + lease }
+        workers.values[worker].lastSeenAt = now
+        if let lease = workers.values[worker].lease { leaseDeadlines[workerID] = now + lease }
         var mail = WorkerMail()
-        mail.resultAcks.reserveCapacity(results.count)
+        if !results.isEmpty { mail.resultAcks.reserveCapacity(results.count) }
         for result in results {
             mail.resultAcks.append(handleResult(result, from: workerID, now: now, effects: &effects))
         }
@@ -75,19 +72,22 @@ extension SchedulerCore {
             mail.confirmAcks.append(handleConfirm(confirm, from: workerID, now: now, effects: &effects))
         }
         fill(workerID, now: now, effects: &effects)
-        while mail.assignments.count < maxAssignments, let id = workers[workerID]!.outbox.popFirst() {
-            tasks[id]!.delivered = true
-            let record = tasks[id]!
+        // `workers` gained or lost no entry since `worker` was found, so the index is still valid.
+        while mail.assignments.count < maxAssignments, let id = workers.values[worker].outbox.popFirst() {
+            let task = tasks.slot(of: id)!
+            tasks[slot: task].delivered = true
+            let timeout = tasks[slot: task].timeout
             mail.assignments.append(
                 Assignment(
-                    taskID: id, function: record.function, args: record.args, attempt: record.attempt,
-                    deadline: record.timeout.map { record.startedAt! + $0 }))
+                    taskID: id, function: tasks[slot: task].function, args: tasks[slot: task].args,
+                    attempt: tasks[slot: task].attempt,
+                    deadline: timeout.map { tasks[slot: task].startedAt! + $0 }))
         }
-        if takeCancelRequests && !workers[workerID]!.cancelRequests.isEmpty {
-            mail.cancelRequests = workers[workerID]!.cancelRequests
-            workers[workerID]!.cancelRequests.removeAll()
+        if takeCancelRequests && !workers.values[worker].cancelRequests.isEmpty {
+            mail.cancelRequests = workers.values[worker].cancelRequests
+            workers.values[worker].cancelRequests.removeAll()
         }
-        if !workers[workerID]!.hasMail {
+        if !effects.signaledWorkers.isEmpty && !workers.values[worker].hasMail {
             // The worker is here and took everything: no need to signal it.
             effects.signaledWorkers.removeAll { $0.worker == workerID }
         }
@@ -125,13 +125,14 @@ extension SchedulerCore {
         _ result: WorkerResult, from workerID: WorkerID, now: Timestamp, effects: inout Effects
     ) -> ReportAck {
         let id = result.taskID
-        guard let record = tasks[id], record.holder == workerID else {
+        guard let task = tasks.slot(of: id), tasks[slot: task].holder == workerID else {
             // A task whose outcome was decided while this worker ran it (timeout): it only frees capacity.
             releaseZombie(id, from: workerID)
             return refuse("task result refused: the worker does not hold the task", id, workerID)
         }
+        let state = tasks[slot: task].state
         workers[workerID]!.held.remove(id)
-        switch record.state {
+        switch state {
         case .running:
             switch result.outcome {
             case .success(let payload):
@@ -194,9 +195,8 @@ extension SchedulerCore {
     ) -> Bool {
         guard let worker = workers.removeValue(forKey: workerID) else { return false }
         leaseDeadlines[workerID] = nil
-        for name in worker.functions {
-            workersByFunction[name]?.removeAll { $0 == workerID }
-            if workersByFunction[name]?.isEmpty == true { workersByFunction[name] = nil }
+        for index in worker.functionIndexes {
+            workersByFunction[index].removeAll { $0 == workerID }
         }
         let why: String
         switch reason {

@@ -12,12 +12,15 @@ public struct SchedulerCore: Sendable {
     public let configuration: SchedulerConfiguration
     var logger: Logger
 
-    var tasks: [TaskID: TaskRecord] = [:]
+    var tasks = TaskTable()
     var nextTaskID: UInt64
     var pending = PendingQueues()
     var workers: [WorkerID: WorkerRecord] = [:]
-    var workersByFunction: [String: [WorkerID]] = [:]
-    var knownFunctions: Set<String> = []
+    /// Function names interned to small indexes: queues and worker lookups never hash a name on the hot path.
+    var functionIndex: [String: Int] = [:]
+    var functionNames: [String] = []
+    /// Workers offering each function, by function index.
+    var workersByFunction: [[WorkerID]] = []
     var nextWorkerID: UInt64 = 1
     var leaseDeadlines: [WorkerID: Timestamp] = [:]
     var waiters: [WaiterID: WaiterEntry] = [:]
@@ -65,8 +68,8 @@ public struct SchedulerCore: Sendable {
         _ id: TaskID, to next: TaskState, now: Timestamp, effects: inout Effects,
         _ update: (inout TaskRecord) -> Void = { _ in }
     ) -> Bool {
-        guard let index = tasks.index(forKey: id) else { return false }
-        let from = tasks.values[index].state
+        guard let index = tasks.slot(of: id) else { return false }
+        let from = tasks[slot: index].state
         guard from.canTransition(to: next) else {
             counters.illegalTransitions += 1
             logger.warning(
@@ -76,14 +79,14 @@ public struct SchedulerCore: Sendable {
         }
         stateCounts[from.index] -= 1
         stateCounts[next.index] += 1
-        update(&tasks.values[index])
-        tasks.values[index].state = next
-        tasks.values[index].version += 1
-        tasks.values[index].updatedAt = now
+        update(&tasks[slot: index])
+        tasks[slot: index].state = next
+        tasks[slot: index].version += 1
+        tasks[slot: index].updatedAt = now
         if next.isTerminal {
-            tasks.values[index].finishedAt = now
-            tasks.values[index].expiresAt = now + configuration.resultTTL
-            tasks.values[index].holder = nil
+            tasks[slot: index].finishedAt = now
+            tasks[slot: index].expiresAt = now + configuration.resultTTL
+            tasks[slot: index].holder = nil
             counters.recordTerminal(next)
             finished.append(id)
         }
@@ -97,25 +100,36 @@ public struct SchedulerCore: Sendable {
     /// Schedules a pending task: onto the least-loaded worker with room that offers its function, else into the
     /// queue (at the front for a re-queued task).
     mutating func schedule(_ id: TaskID, now: Timestamp, effects: inout Effects, requeued: Bool = false) {
-        let record = tasks[id]!
-        if let worker = leastLoadedWorker(offering: record.function) {
+        let index = tasks.slot(of: id)!
+        let function = Int(tasks[slot: index].functionIndex)
+        if let worker = leastLoadedWorker(offering: function) {
             assign(id, to: worker, now: now, effects: &effects)
         } else {
-            let seq = pending.enqueue(id, function: record.function, priority: record.priority, atFront: requeued)
-            tasks[id]!.queueSeq = seq
+            let seq = pending.enqueue(id, function: function, priority: tasks[slot: index].priority, atFront: requeued)
+            tasks[slot: index].queueSeq = seq
         }
     }
 
-    func leastLoadedWorker(offering function: String) -> WorkerID? {
-        guard let candidates = workersByFunction[function] else { return nil }
-        var best: WorkerRecord?
-        for id in candidates {
-            let worker = workers[id]!
-            guard worker.hasCapacity else { continue }
-            if let current = best, current.load <= worker.load { continue }
-            best = worker
+    func leastLoadedWorker(offering function: Int) -> WorkerID? {
+        guard function < workersByFunction.count else { return nil }
+        var best: (id: WorkerID, load: Int)?
+        for id in workersByFunction[function] {
+            let worker = workers.index(forKey: id)!
+            let load = workers.values[worker].load
+            guard load < workers.values[worker].capacity else { continue }
+            if let current = best, current.load <= load { continue }
+            best = (id, load)
         }
         return best?.id
+    }
+
+    /// The interned index of a function name, creating it if new.
+    mutating func intern(_ name: String) -> Int {
+        if let index = functionIndex[name] { return index }
+        functionIndex[name] = functionNames.count
+        functionNames.append(name)
+        workersByFunction.append([])
+        return functionNames.count - 1
     }
 
     /// Hands a pending task to a worker's outbox.
@@ -127,11 +141,13 @@ public struct SchedulerCore: Sendable {
             record.queueSeq = 0
         }
         guard assigned else { return }
-        workers[workerID]!.held.insert(id)
-        workers[workerID]!.outbox.append(id)
+        let worker = workers.index(forKey: workerID)!
+        workers.values[worker].held.insert(id)
+        workers.values[worker].outbox.append(id)
         effects.signal(workerID, cancelRequests: false)
-        if let timeout = tasks[id]!.timeout {
-            addTimer(at: now + timeout, .taskTimeout(id, attempt: tasks[id]!.attempt))
+        let index = tasks.slot(of: id)!
+        if let timeout = tasks[slot: index].timeout {
+            addTimer(at: now + timeout, .taskTimeout(id, attempt: tasks[slot: index].attempt))
         }
     }
 
@@ -143,14 +159,15 @@ public struct SchedulerCore: Sendable {
 
     /// Fills a worker's free capacity from the queue.
     mutating func fill(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
-        while let worker = workers[workerID], worker.hasCapacity, pending.count > 0,
-            let id = popPending(among: worker.functions)
+        guard pending.count > 0, let worker = workers.index(forKey: workerID) else { return }
+        while workers.values[worker].hasCapacity, pending.count > 0,
+            let id = popPending(among: workers.values[worker].functionIndexes)
         {
             assign(id, to: workerID, now: now, effects: &effects)
         }
     }
 
-    mutating func popPending(among functions: Set<String>) -> TaskID? {
+    mutating func popPending(among functions: [Int]) -> TaskID? {
         let tasks = self.tasks
         return pending.pop(among: functions) { entry in
             guard let record = tasks[entry.id] else { return false }
@@ -159,7 +176,7 @@ public struct SchedulerCore: Sendable {
     }
 
     /// Marks a cancelled pending task's queue entry stale.
-    mutating func forgetPending(function: String) {
+    mutating func forgetPending(function: Int) {
         let tasks = self.tasks
         pending.forget(function: function) { entry in
             guard let record = tasks[entry.id] else { return false }

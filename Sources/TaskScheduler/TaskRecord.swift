@@ -42,6 +42,8 @@ public struct TaskRecord: Sendable {
     /// The worker that holds the task while it is running or canceling.
     public internal(set) var holder: WorkerID?
 
+    /// The interned index of `function`.
+    var functionIndex: Int32 = 0
     /// Queue-entry identity: a queue entry is live only while it matches (lazy removal from queues).
     var queueSeq: Int64 = 0
     /// False while the task sits in its worker's outbox, not yet handed over.
@@ -52,8 +54,9 @@ public struct TaskRecord: Sendable {
     /// Whether the task is in a terminal state.
     public var done: Bool { state.isTerminal }
 
-    init(id: TaskID, request: SubmitRequest, function: String, maxRetries: Int, now: Timestamp) {
+    init(id: TaskID, request: SubmitRequest, function: String, functionIndex: Int, maxRetries: Int, now: Timestamp) {
         self.id = id
+        self.functionIndex = Int32(functionIndex)
         self.function = function
         self.args = request.args
         self.priority = request.priority

@@ -21,6 +21,8 @@ public struct WorkerRecord: Sendable {
     public internal(set) var held: Set<TaskID> = []
     /// Assigned tasks not yet handed over.
     var outbox: Deque<TaskID> = []
+    /// The interned indexes of `functions`.
+    var functionIndexes: [Int] = []
     /// Tasks it has been asked to stop, not yet handed over.
     var cancelRequests: [TaskID] = []
 
