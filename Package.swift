@@ -37,7 +37,9 @@ let package = Package(
             path: "Benchmarks/CoreBench"
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler"]),
-        .testTarget(name: "TaskGateFunctionsTests", dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "TaskGateFunctionsTests",
+            dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,8 +1,11 @@
 // In-process benchmark of the scheduler core, no HTTP (issue 2):
 //   throughput: submit N `echo` tasks with small payloads to 2 in-process slots and wait for all; tasks/s.
 //   memory:     finish N `echo` tasks and hold them; RSS growth per retained task beyond its payload.
-// Usage: taskgate-bench-core throughput [tasks] [slots] [runs]
+//   core:       diagnostic: the core value alone on one thread, no locks; ns per submit and per exchange.
+//   drain:      diagnostic: queue N tasks first, then time only the slots draining them.
+// Usage: taskgate-bench-core throughput [tasks] [slots] [runs] [tasks per submit call]
 //        taskgate-bench-core memory [tasks]
+//        taskgate-bench-core core [tasks] | drain [tasks] [slots]
 import Logging
 import TaskGateFunctions
 import TaskScheduler
@@ -69,7 +72,8 @@ func submitAndWait(_ scheduler: Scheduler, count: Int, batch: Int = 1) async thr
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 switch mode {
@@ -84,12 +88,13 @@ case "throughput":
         let seconds = try await submitAndWait(scheduler, count: tasks, batch: batch)
         let rate = Double(tasks) / seconds
         rates.append(rate)
-        print("run \(run): \(tasks) echo tasks, \(slots) slots, \(batch) per submit: \(String(format: "%.3f", seconds)) s, \(Int(rate)) tasks/s (submitting took \(String(format: "%.3f", submitSeconds)) s)")
+        print(
+            "run \(run): \(tasks) echo tasks, \(slots) slots, \(batch) per submit: \(String(format: "%.3f", seconds)) s, \(Int(rate)) tasks/s (submitting took \(String(format: "%.3f", submitSeconds)) s)"
+        )
         await pool.stop()
     }
-    print("median: \(Int(median(rates))) tasks/s over \(runs) runs (min \(Int(rates.min()!)), max \(Int(rates.max()!)))")
-case "sizes":
-    print("TaskRecord stride", MemoryLayout<TaskRecord>.stride, "WorkerRecord", MemoryLayout<WorkerRecord>.stride, "TaskFailure?", MemoryLayout<TaskFailure?>.stride, "CancelInfo?", MemoryLayout<CancelInfo?>.stride)
+    print(
+        "median: \(Int(median(rates))) tasks/s over \(runs) runs (min \(Int(rates.min()!)), max \(Int(rates.max()!)))")
 case "core":
     // Experiment: the core value alone, one thread, no locks: submit, take, report per task.
     let tasks = numbers.first ?? 1_000_000
@@ -115,7 +120,9 @@ case "core":
         results = [WorkerResult(taskID: assignment.taskID, outcome: .success(assignment.args))]
     }
     let runTime = (clock.now - start).seconds
-    print("core: submit \(Int(submitTime / Double(tasks) * 1e9)) ns/task, exchange \(Int(runTime / Double(tasks) * 1e9)) ns/task")
+    print(
+        "core: submit \(Int(submitTime / Double(tasks) * 1e9)) ns/task, exchange \(Int(runTime / Double(tasks) * 1e9)) ns/task"
+    )
 case "drain":
     // Experiment: queue everything first, then start the pool and time only the draining.
     let tasks = numbers.count > 0 ? numbers[0] : 100_000
@@ -140,7 +147,7 @@ case "drain":
     print("drain \(tasks) with \(slots) slots: \(seconds) s, \(Int(Double(tasks) / seconds)) tasks/s")
 case "memory":
     let tasks = numbers.first ?? 1_000_000
-    let (scheduler, pool) = try makeScheduler(tasks: tasks, slots: 2)
+    let (scheduler, pool) = try makeScheduler(tasks: tasks + 1000, slots: 2)
     _ = try await submitAndWait(scheduler, count: 1000)  // warm up allocator and tables
     let before = residentBytes()
     let payloadBytes = (0..<tasks).reduce(0) { sum, index in sum + "{\"i\":\(index)}".utf8.count }
@@ -151,10 +158,13 @@ case "memory":
     let perTask = Double(after - before) / Double(tasks)
     let payloadPerTask = Double(payloadBytes) / Double(tasks)
     print("RSS before: \(before / 1_048_576) MiB, after \(tasks) finished tasks: \(after / 1_048_576) MiB")
-    print("per retained task: \(Int(perTask)) B total, payload \(Int(payloadPerTask)) B (args; the echo result shares it),")
+    print(
+        "per retained task: \(Int(perTask)) B total, payload \(Int(payloadPerTask)) B (args; the echo result shares it),"
+    )
     print("beyond payload: \(Int(perTask - payloadPerTask)) B")
     await pool.stop()
 default:
-    print("usage: taskgate-bench-core throughput [tasks] [slots] [runs] | memory [tasks]")
+    print("usage: taskgate-bench-core throughput [tasks] [slots] [runs] [batch] | memory [tasks] | core [tasks]")
+    print("       | drain [tasks] [slots]")
     exit(2)
 }

@@ -120,9 +120,10 @@ extension SchedulerCore {
         // Share one string storage per function name across all its tasks.
         let functionIndex = functionIndex[request.function]!
         let maxRetries = request.maxRetries ?? configuration.defaultMaxRetries
-        _ = tasks.insert(TaskRecord(
-            id: id, request: request, function: functionNames[functionIndex], functionIndex: functionIndex,
-            maxRetries: maxRetries, now: now))
+        _ = tasks.insert(
+            TaskRecord(
+                id: id, request: request, function: functionNames[functionIndex], functionIndex: functionIndex,
+                maxRetries: maxRetries, now: now))
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
         schedule(id, now: now, effects: &effects)

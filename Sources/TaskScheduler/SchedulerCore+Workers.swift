@@ -1,3 +1,5 @@
+import Logging
+
 /// Why a worker is removed.
 public enum WorkerExit: Sendable {
     /// It said goodbye.
@@ -235,5 +237,3 @@ extension SchedulerCore {
         return true
     }
 }
-
-import Logging

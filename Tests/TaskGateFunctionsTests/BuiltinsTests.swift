@@ -1,3 +1,4 @@
+import Logging
 import TaskGateFunctions
 import TaskScheduler
 import Testing
@@ -45,7 +46,8 @@ import Testing
     }
 
     @Test func sleepReturnsTheSecondsSlept() async throws {
-        #expect(try await Builtins.sleep(Payload(json: "{\"seconds\": 0}"), context) == Payload(json: "{\"slept_s\":0.0}"))
+        #expect(
+            try await Builtins.sleep(Payload(json: "{\"seconds\": 0}"), context) == Payload(json: "{\"slept_s\":0.0}"))
     }
 
     @Test(arguments: ["{}", "{\"seconds\": -1}", "{\"seconds\": \"x\"}", "3", "{\"seconds\": 1e9}"])
@@ -81,5 +83,3 @@ import Testing
         await pool.stop()
     }
 }
-
-import Logging

@@ -70,7 +70,8 @@ import Testing
         _ = h.cancel(id)
         h.advance(.seconds(11))
         let outcome = try h.apply { (core, now, effects) throws(SchedulerError) in
-            try core.submit(SubmitRequest(function: "f", args: Payload(json: "1"), idempotencyKey: "k"), now: now,
+            try core.submit(
+                SubmitRequest(function: "f", args: Payload(json: "1"), idempotencyKey: "k"), now: now,
                 effects: &effects)
         }
         guard case .existing(.expired(let same)) = outcome, same == id else {

@@ -46,7 +46,8 @@ import Testing
                 for id in held[worker, default: []] where Bool.random(using: &rng) {
                     let state = h.state(id)
                     if state == .canceling, Bool.random(using: &rng) {
-                        let kind: CancelConfirm = [.canceled, .cancelFailed, .cancelNotFound].randomElement(using: &rng)!
+                        let kind: CancelConfirm = [.canceled, .cancelFailed, .cancelNotFound].randomElement(
+                            using: &rng)!
                         confirms.append(WorkerConfirm(taskID: id, kind: kind))
                         if kind == .cancelFailed { continue }
                     } else {
@@ -57,7 +58,8 @@ import Testing
                     }
                     held[worker]!.remove(id)
                 }
-                let mail = try h.exchange(worker, results: results, confirms: confirms, max: Int.random(in: 0...2, using: &rng))
+                let mail = try h.exchange(
+                    worker, results: results, confirms: confirms, max: Int.random(in: 0...2, using: &rng))
                 held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
             case 75..<80:
                 if workers.count > 1 || Bool.random(using: &rng), let worker = workers.randomElement(using: &rng) {
@@ -66,7 +68,9 @@ import Testing
                     held[worker] = nil
                 }
             case 80..<85:
-                workers.append(h.register(Bool.random(using: &rng) ? ["f", "g"] : ["f"], capacity: Int.random(in: 1...3, using: &rng)))
+                workers.append(
+                    h.register(
+                        Bool.random(using: &rng) ? ["f", "g"] : ["f"], capacity: Int.random(in: 1...3, using: &rng)))
             default:
                 h.advance(.milliseconds(Int64.random(in: 0..<2000, using: &rng)))
             }

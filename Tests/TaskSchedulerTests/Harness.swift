@@ -42,10 +42,14 @@ struct Harness {
     }
 
     @discardableResult
-    mutating func submit(_ function: String = "f", args: String = "1", priority: Int = 0, maxRetries: Int? = nil,
-        timeout: Duration? = nil, key: String? = nil) throws(SchedulerError) -> TaskID {
-        try submit(SubmitRequest(function: function, args: Payload(json: args), priority: priority,
-            timeout: timeout, maxRetries: maxRetries, idempotencyKey: key))
+    mutating func submit(
+        _ function: String = "f", args: String = "1", priority: Int = 0, maxRetries: Int? = nil,
+        timeout: Duration? = nil, key: String? = nil
+    ) throws(SchedulerError) -> TaskID {
+        try submit(
+            SubmitRequest(
+                function: function, args: Payload(json: args), priority: priority,
+                timeout: timeout, maxRetries: maxRetries, idempotencyKey: key))
     }
 
     mutating func register(_ functions: Set<String> = ["f", "g"], capacity: Int = 1, lease: Duration? = nil)

@@ -62,7 +62,8 @@ import Testing
             }
             for _ in 0..<4 {
                 group.addTask {
-                    await drive(scheduler, total: total, submitted: submittedCount, badAcks: badAcks,
+                    await drive(
+                        scheduler, total: total, submitted: submittedCount, badAcks: badAcks,
                         staleRefused: staleRefused)
                 }
             }
@@ -114,7 +115,8 @@ import Testing
     ) async {
         func register() -> (WorkerID, Int) {
             let capacity = Int.random(in: 1...8)
-            let id = try! scheduler.registerWorker(WorkerRegistration(name: "fake", functions: ["f"], capacity: capacity))
+            let id = try! scheduler.registerWorker(
+                WorkerRegistration(name: "fake", functions: ["f"], capacity: capacity))
             return (id, capacity)
         }
         var (worker, capacity) = register()
