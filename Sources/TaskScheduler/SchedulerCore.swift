@@ -40,6 +40,10 @@ public struct SchedulerCore: Sendable {
 
     /// An empty scheduler.
     public init(configuration: SchedulerConfiguration = SchedulerConfiguration(), logger: Logger) {
+        var configuration = configuration
+        // A just-finished record must survive its own transition.
+        configuration.maxRetainedTasks = max(1, configuration.maxRetainedTasks)
+        configuration.maxTombstones = max(1, configuration.maxTombstones)
         self.configuration = configuration
         self.logger = logger
         // Ids of this run start at a random multiple of 2^32, so an id from an earlier run is unlikely to be

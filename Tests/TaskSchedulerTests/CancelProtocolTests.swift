@@ -165,6 +165,25 @@ import Testing
         h.expectConsistent()
     }
 
+    @Test func illegalTransitionsAndStrayConfirmsAreIgnoredNotFatal() throws {
+        var h = Harness()
+        let worker = h.register()
+        let id = try h.submit()
+        _ = h.take(worker)
+        // A confirm with no cancel pending changes nothing.
+        let before = h.record(id).version
+        #expect(h.confirm(worker, id, .canceled) == .accepted)
+        #expect(h.record(id).state == .running)
+        #expect(h.record(id).version == before)
+        h.succeed(worker, id)
+        // The state machine refuses leaving a terminal state, and counts it.
+        let moved = h.apply { core, now, effects in core.transition(id, to: .running, now: now, effects: &effects) }
+        #expect(!moved)
+        #expect(h.record(id).state == .succeeded)
+        #expect(h.core.counters.illegalTransitions == 1)
+        h.expectConsistent()
+    }
+
     @Test func workerAnsweringNotFoundWhileCancelingCancelsTheTask() throws {
         var h = Harness()
         let worker = h.register()
