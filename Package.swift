@@ -7,12 +7,16 @@ let package = Package(
     products: [
         .library(name: "TaskScheduler", targets: ["TaskScheduler"]),
         .library(name: "TaskGateFunctions", targets: ["TaskGateFunctions"]),
+        .library(name: "TaskGateAPI", targets: ["TaskGateAPI"]),
+        .library(name: "TaskGateHTTP", targets: ["TaskGateHTTP"]),
+        .executable(name: "taskgate", targets: ["taskgate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .target(
@@ -31,12 +35,40 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .target(name: "TaskGateAPI"),
+        .target(
+            name: "TaskGateHTTP",
+            dependencies: [
+                "CMicroHTTPD",
+                "TaskScheduler",
+                "TaskGateAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskgate",
+            dependencies: [
+                "TaskGateHTTP",
+                "TaskGateFunctions",
+                "TaskScheduler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "taskgate-bench-core",
             dependencies: ["TaskScheduler", "TaskGateFunctions"],
             path: "Benchmarks/CoreBench"
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler"]),
+        .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI"]),
         .testTarget(
             name: "TaskGateFunctionsTests",
             dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),

@@ -17,20 +17,38 @@ extension Scheduler {
                 let immediate = state.withLock { state -> WaitResult? in
                     if let result = state.early.removeValue(forKey: id) { return result }
                     if Task.isCancelled, let result = state.core.removeWaiter(id) { return result }
-                    state.continuations[id] = continuation
+                    state.continuations[id] = .continuation(continuation)
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
-            let resume = state.withLock { state -> (CheckedContinuation<WaitResult, Never>, WaitResult)? in
-                guard let continuation = state.continuations.removeValue(forKey: id),
+            let resume = state.withLock { state -> (Resumer, WaitResult)? in
+                guard let resumer = state.continuations.removeValue(forKey: id),
                     let result = state.core.removeWaiter(id)
                 else { return nil }
-                return (continuation, result)
+                return (resumer, result)
             }
-            if let (continuation, result) = resume { continuation.resume(returning: result) }
+            if let (resumer, result) = resume { resumer.resume(result) }
         }
+    }
+
+    /// Waits like `wait(for:timeout:)` but without a Swift task: `callback` runs exactly once — at once on this
+    /// thread if the condition already holds, else later on whichever thread releases the waiter.
+    public func wait(
+        for condition: WaitCondition, timeout: Duration, then callback: @escaping @Sendable (WaitResult) -> Void
+    ) {
+        let ready = state.withLock { state -> WaitResult? in
+            let now = clock.now()
+            let id = state.core.reserveWaiterID()
+            switch state.core.addWaiter(id, condition, deadline: now + timeout, now: now) {
+            case .ready(let result): return result
+            case .parked:
+                state.continuations[id] = .callback(callback)
+                return nil
+            }
+        }
+        if let ready { callback(ready) }
     }
 
     /// Waits for a task to finish; returns its record then, or at the timeout whatever its state.

@@ -8,7 +8,7 @@ import Synchronization
 public final class Scheduler: Sendable {
     struct State: Sendable {
         var core: SchedulerCore
-        var continuations: [WaiterID: CheckedContinuation<WaitResult, Never>] = [:]
+        var continuations: [WaiterID: Resumer] = [:]
         /// Results of waiters released before their continuation was stored.
         var early: [WaiterID: WaitResult] = [:]
         var signalHandlers: [WorkerID: @Sendable (_ cancelRequests: Bool) -> Void] = [:]
@@ -32,14 +32,27 @@ public final class Scheduler: Sendable {
         self.state = Mutex(State(core: SchedulerCore(configuration: configuration, logger: logger)))
     }
 
+    /// How a parked waiter is resumed: an awaiting Swift task, or a callback (a parked HTTP request).
+    enum Resumer: Sendable {
+        case continuation(CheckedContinuation<WaitResult, Never>)
+        case callback(@Sendable (WaitResult) -> Void)
+
+        func resume(_ result: WaitResult) {
+            switch self {
+            case .continuation(let continuation): continuation.resume(returning: result)
+            case .callback(let callback): callback(result)
+            }
+        }
+    }
+
     /// What a core event left to do outside the lock: resume waiters, signal workers. Run it exactly once.
     public struct PendingWork: Sendable {
-        var resumes: [(CheckedContinuation<WaitResult, Never>, WaitResult)] = []
+        var resumes: [(Resumer, WaitResult)] = []
         var signals: [(@Sendable (Bool) -> Void, Bool)] = []
 
         /// Resumes the waiters and signals the workers.
         public func run() {
-            for (continuation, result) in resumes { continuation.resume(returning: result) }
+            for (resumer, result) in resumes { resumer.resume(result) }
             for (signal, cancelRequests) in signals { signal(cancelRequests) }
         }
     }

@@ -1,0 +1,77 @@
+import TaskGateAPI
+import TaskScheduler
+
+extension Gateway {
+    /// `POST /tasks`: 202 + Location; with `Prefer: wait=N`, 200 once finished within N seconds.
+    func submit(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
+        let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+        let members = try RequestParsing.object(body)
+        let submit = try RequestParsing.submitRequest(
+            body, members, pointer: "", idempotencyKey: request.header("idempotency-key"))
+        let outcome: SubmitOutcome
+        do {
+            outcome = try scheduler.submit(submit)
+        } catch {
+            throw Problem(error)
+        }
+        var headers: [(name: String, value: String)] = []
+        let record: TaskRecord
+        switch outcome {
+        case .created(let created):
+            record = created
+        case .existing(.found(let existing)):
+            record = existing
+            headers.append(("Idempotent-Replayed", "true"))
+        case .existing(.expired(let id)), .existing(.notFound(let id)):
+            throw .taskExpired(id)
+        }
+        headers.append(("Location", "/tasks/\(record.id)"))
+        let wait = try RequestParsing.wait(request, max: configuration.maxWait)
+        if let wait { headers.append(("Preference-Applied", "wait=\(RequestParsing.seconds(wait))")) }
+        guard let wait, wait > .zero, !record.done else {
+            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: headers))
+        }
+        return try park(.terminal(record.id), timeout: wait) { [headers] result in
+            guard let current = result.lookup?.record else { return TaskJSON.response(202, record, headers: headers) }
+            return TaskJSON.response(current.done ? 200 : 202, current, headers: headers)
+        }
+    }
+
+    /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order.
+    func submitBatch(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
+        let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+        let elements: [(range: Range<Int>, kind: JSONKind)]?
+        do {
+            elements = try JSONScanner.elements(body[...])
+        } catch {
+            throw .malformedJSON(error.description)
+        }
+        guard let elements else { throw .invalidRequest("the body must be a JSON array of tasks", pointer: "") }
+        var requests: [SubmitRequest] = []
+        requests.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard element.kind == .object else {
+                throw .invalidRequest("each task must be a JSON object", pointer: "/\(index)")
+            }
+            let slice = Array(body[element.range])
+            let members = try RequestParsing.object(slice, pointer: "/\(index)")
+            requests.append(try RequestParsing.submitRequest(slice, members, pointer: "/\(index)", idempotencyKey: nil))
+        }
+        let outcomes: [SubmitOutcome]
+        do {
+            outcomes = try scheduler.submitBatch(requests)
+        } catch {
+            throw Problem(error)
+        }
+        var writer = JSONWriter(capacity: 256 * outcomes.count)
+        writer.beginObject()
+        writer.key("tasks")
+        writer.beginArray()
+        for outcome in outcomes {
+            if case .created(let record) = outcome { TaskJSON.write(record, into: &writer) }
+        }
+        writer.endArray()
+        writer.endObject()
+        return .respond(.json(202, writer.bytes, headers: [("Cache-Control", "no-store")]))
+    }
+}

@@ -1,0 +1,117 @@
+import Logging
+import Synchronization
+import TaskScheduler
+
+/// The REST API over a `Scheduler`: routes requests to handlers and maps every outcome to a status code.
+/// `handle` never blocks: waits park the request and complete it from the scheduler's wake-ups.
+public final class Gateway: Sendable {
+    /// Limits of the HTTP API.
+    public struct Configuration: Sendable {
+        /// Bodies above this many bytes are answered 413.
+        public var maxBodyBytes = 1 << 20
+        /// The longest wait a request may ask for; longer ones are clamped (the response says what applied).
+        public var maxWait: Duration = .seconds(60)
+        /// How long `DELETE /tasks/{id}` waits for the worker's confirm when the request does not say.
+        public var defaultCancelWait: Duration = .seconds(5)
+        /// Requests parked at most at once; beyond it waits are answered 503 + `Retry-After`.
+        public var maxParked = 10_000
+        /// The largest page of `GET /tasks`.
+        public var maxListLimit = 1_000
+
+        /// The defaults.
+        public init() {}
+    }
+
+    let scheduler: Scheduler
+    /// The limits in force.
+    public let configuration: Configuration
+    let logger: Logger
+    let parkedCount = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+
+    /// Creates the API over `scheduler`.
+    public init(scheduler: Scheduler, configuration: Configuration = Configuration(), logger: Logger) {
+        self.scheduler = scheduler
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Requests parked right now.
+    public var parked: Int { parkedCount.load(ordering: .relaxed) }
+
+    /// Starts the drain: readiness fails, submissions are refused, and every parked request is answered now
+    /// with the current state.
+    public func beginDrain() {
+        draining.store(true, ordering: .relaxed)
+        scheduler.drain()
+    }
+
+    /// Answers one request (on the caller's thread; never blocks).
+    public func handle(_ request: HTTPRequest) -> HandlerResult {
+        do {
+            return try route(request)
+        } catch {
+            return .respond(error.response(instance: request.path))
+        }
+    }
+
+    private func route(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let method = request.method
+        switch (segments.first, segments.count) {
+        case ("tasks", 1):
+            switch method {
+            case "POST": return try submit(request)
+            case "GET": return try list(request)
+            default: throw .methodNotAllowed(method, allowed: ["GET", "POST"])
+            }
+        case ("tasks", 2) where segments.last == "batch":
+            guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
+            return try submitBatch(request)
+        case ("tasks", 2) where segments.last == "wait":
+            guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
+            return try waitMany(request)
+        case ("tasks", 2):
+            let raw = String(segments.last!)
+            switch method {
+            case "GET": return try get(request, id: raw)
+            case "DELETE": return try cancel(request, id: raw)
+            default: throw .methodNotAllowed(method, allowed: ["DELETE", "GET"])
+            }
+        case ("stats", 1), ("healthz", 1), ("readyz", 1):
+            guard method == "GET" || method == "HEAD" else {
+                throw .methodNotAllowed(method, allowed: ["GET", "HEAD"])
+            }
+            return .respond(health(String(segments.first!)))
+        default:
+            throw .routeNotFound(request.path)
+        }
+    }
+
+    /// Parks the request until `condition` holds or `timeout` passes, then answers with `render`. Refuses with
+    /// 503 when too many requests are parked.
+    func park(
+        _ condition: WaitCondition, timeout: Duration,
+        render: @escaping @Sendable (WaitResult) -> HTTPResponse
+    ) throws(Problem) -> HandlerResult {
+        let limit = configuration.maxParked
+        let count = parkedCount.wrappingAdd(1, ordering: .relaxed).newValue
+        guard count <= limit else {
+            parkedCount.subtract(1, ordering: .relaxed)
+            throw .tooManyWaiters(limit)
+        }
+        let timeout = draining.load(ordering: .relaxed) ? .zero : timeout
+        return .deferred { [self] responder in
+            scheduler.wait(for: condition, timeout: timeout) { result in
+                self.parkedCount.subtract(1, ordering: .relaxed)
+                responder.complete(render(result))
+            }
+        }
+    }
+
+    /// Parses a task id from the path, or answers 404 for something that cannot be an id.
+    func taskID(_ raw: String) throws(Problem) -> TaskID {
+        guard let id = TaskID(raw) else { throw .taskNotFound(raw) }
+        return id
+    }
+}

@@ -1,0 +1,36 @@
+import Logging
+import ServiceLifecycle
+import TaskScheduler
+
+/// The HTTP front door as a `Service`: serves until graceful shutdown, then drains — readiness fails, new tasks
+/// are refused, every parked long-poll is answered with the current state — and stops the daemon.
+public final class GatewayService: Service, Sendable {
+    /// The REST API.
+    public let gateway: Gateway
+    /// The daemon.
+    public let server: HTTPServer
+    let logger: Logger
+
+    /// Binds the daemon (throws if it cannot listen) in front of `gateway`.
+    public init(gateway: Gateway, server configuration: HTTPServer.Configuration, logger: Logger) throws {
+        self.gateway = gateway
+        self.logger = logger
+        self.server = try HTTPServer(configuration: configuration, logger: logger) { request in
+            gateway.handle(request)
+        }
+    }
+
+    /// Serves until graceful shutdown or cancellation, then drains and stops.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("draining", metadata: ["http.parked": "\(gateway.parked)"])
+        gateway.beginDrain()
+        // Parked requests were just answered; give libmicrohttpd a moment to send them before it stops.
+        for _ in 0..<200 where gateway.parked > 0 || server.parked > 0 {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        server.stop()
+        logger.info("http server stopped")
+    }
+}

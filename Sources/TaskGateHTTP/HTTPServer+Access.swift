@@ -1,0 +1,75 @@
+import CMicroHTTPD
+
+extension HTTPServer {
+    /// The access handler: accumulate the body, dispatch once it is complete, park or answer.
+    func access(
+        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
+        context: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        guard let raw = context.pointee else {
+            // First call: headers only.
+            let request = HTTPRequest(
+                method: String(cString: method), path: String(cString: url),
+                query: values(connection, .GET_ARGUMENT_KIND, lowercase: false),
+                headers: values(connection, .HEADER_KIND, lowercase: true))
+            context.pointee = Unmanaged.passRetained(ConnectionContext(request: request)).toOpaque()
+            return .YES
+        }
+        let state = Unmanaged<ConnectionContext>.fromOpaque(raw).takeUnretainedValue()
+        if uploadSize.pointee > 0 {
+            if !state.request.bodyTooLarge, let uploadData {
+                if state.request.body.count + uploadSize.pointee > configuration.maxBodyBytes {
+                    state.request.bodyTooLarge = true
+                    state.request.body = []
+                } else {
+                    uploadData.withMemoryRebound(to: UInt8.self, capacity: uploadSize.pointee) {
+                        state.request.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: uploadSize.pointee))
+                    }
+                }
+            }
+            uploadSize.pointee = 0
+            return .YES
+        }
+        if let responder = state.responder {
+            // Resumed after parking: answer with what the responder stored.
+            guard let response = responder.takeResponse() else { return .NO }
+            return queue(connection, response)
+        }
+        switch handler(state.request) {
+        case .respond(let response):
+            return queue(connection, response)
+        case .deferred(let start):
+            parkedCount.add(1, ordering: .relaxed)
+            let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection))) {
+                [self] in self.parkedCount.subtract(1, ordering: .relaxed)
+            }
+            state.responder = responder
+            MHD_suspend_connection(connection)
+            responder.markSuspended()
+            start(responder)
+            return .YES
+        }
+    }
+
+    private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind, lowercase: Bool) -> [String: String] {
+        let collector = KeyValueCollector(lowercaseKeys: lowercase, joinRepeats: lowercase)
+        withExtendedLifetime(collector) {
+            _ = MHD_get_connection_values(
+                connection, kind, MHDCallbacks.collect, Unmanaged.passUnretained(collector).toOpaque())
+        }
+        return collector.values
+    }
+
+    private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD_Result {
+        let created: OpaquePointer? = response.body.withUnsafeBytes { buffer in
+            MHD_create_response_from_buffer(
+                buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), .RESPMEM_MUST_COPY)
+        }
+        guard let created else { return .NO }
+        for (name, value) in response.headers { _ = MHD_add_response_header(created, name, value) }
+        let result = MHD_queue_response(connection, UInt32(response.status), created)
+        MHD_destroy_response(created)
+        return result
+    }
+}

@@ -1,0 +1,124 @@
+import CMicroHTTPD
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An embedded libmicrohttpd daemon: binds in `init`, serves every request through `handler` on its own threads,
+/// and stops in `stop()`. It owns the `MHD_Daemon*`.
+public final class HTTPServer: Sendable {
+    /// Listening and resource limits.
+    public struct Configuration: Sendable {
+        /// The address to bind: an IPv4 or IPv6 literal, or `localhost`.
+        public var host = "127.0.0.1"
+        /// The port; 0 picks a free one (read it back from `port`).
+        public var port = 8080
+        /// Bodies larger than this are answered 413.
+        public var maxBodyBytes = 1 << 20
+        /// Open connections at most, parked ones included.
+        public var connectionLimit = 20_000
+        /// Idle connections are closed after this many seconds (parked ones never are).
+        public var connectionTimeoutSeconds = 90
+        /// libmicrohttpd worker threads; 0 for one event-loop thread.
+        public var threads = 0
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// Why the daemon could not start.
+    public struct StartError: Error, CustomStringConvertible {
+        /// What went wrong.
+        public var description: String
+    }
+
+    /// The handler every request goes to, on a libmicrohttpd thread; it must not block.
+    let handler: @Sendable (HTTPRequest) -> HandlerResult
+    let configuration: Configuration
+    let logger: Logger
+    /// The daemon pointer; set once in `init`, cleared once in `stop()`.
+    private let daemon: Mutex<UnsafeSendablePointer?>
+    private let boundPort = Atomic<Int>(0)
+    /// The port actually bound.
+    public var port: Int { boundPort.load(ordering: .relaxed) }
+    /// Requests parked (suspended) right now.
+    let parkedCount = Atomic<Int>(0)
+
+    /// Binds and starts serving.
+    public init(
+        configuration: Configuration, logger: Logger, handler: @escaping @Sendable (HTTPRequest) -> HandlerResult
+    ) throws {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        self.daemon = Mutex(nil)
+        var options: [MHD_OptionItem] = [
+            MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+            MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds, ptr_value: nil),
+            MHD_OptionItem(option: .LISTEN_BACKLOG_SIZE, value: 4096, ptr_value: nil),
+        ]
+        if configuration.threads > 0 {
+            options.append(MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil))
+        }
+        options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
+        var flags =
+            MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
+        var address4 = sockaddr_in()
+        var address6 = sockaddr_in6()
+        if inet_pton(AF_INET, host, &address4.sin_addr) == 1 {
+            address4.sin_family = sa_family_t(AF_INET)
+            address4.sin_port = in_port_t(UInt16(configuration.port).bigEndian)
+        } else if inet_pton(AF_INET6, host, &address6.sin6_addr) == 1 {
+            address6.sin6_family = sa_family_t(AF_INET6)
+            address6.sin6_port = in_port_t(UInt16(configuration.port).bigEndian)
+            flags |= MHD_USE_IPv6.rawValue
+        } else {
+            throw StartError(description: "the host must be an IPv4 or IPv6 address or localhost, got '\(host)'")
+        }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let started: OpaquePointer? = options.withUnsafeBufferPointer { items in
+            func start(_ address: UnsafePointer<sockaddr>) -> OpaquePointer? {
+                cmhd_start_daemon(
+                    flags, address, MHDCallbacks.access, context, MHDCallbacks.completed, nil, items.baseAddress)
+            }
+            if address4.sin_family == sa_family_t(AF_INET) {
+                return withUnsafePointer(to: &address4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, start) }
+            }
+            return withUnsafePointer(to: &address6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, start) }
+        }
+        guard let started else {
+            throw StartError(
+                description: "libmicrohttpd could not listen on \(host):\(configuration.port) (in use, or not allowed)")
+        }
+        boundPort.store(Int(cmhd_bound_port(started)), ordering: .relaxed)
+        daemon.withLock { $0 = UnsafeSendablePointer(pointer: started) }
+    }
+
+    deinit {
+        assert(daemon.withLock { $0 == nil }, "HTTPServer released without stop()")
+    }
+
+    /// Open connections, parked ones included.
+    public var connectionCount: Int {
+        daemon.withLock { $0.map { Int(cmhd_connection_count($0.pointer)) } ?? 0 }
+    }
+
+    /// Requests parked right now.
+    public var parked: Int { parkedCount.load(ordering: .relaxed) }
+
+    /// Stops the daemon. Every parked request must have been completed first (libmicrohttpd forbids stopping with
+    /// suspended connections); the gateway's drain does that.
+    public func stop() {
+        guard
+            let daemon = daemon.withLock({ state -> UnsafeSendablePointer? in
+                defer { state = nil }
+                return state
+            })
+        else { return }
+        MHD_stop_daemon(daemon.pointer)
+    }
+}

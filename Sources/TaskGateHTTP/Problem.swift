@@ -1,0 +1,153 @@
+import TaskGateAPI
+import TaskScheduler
+
+/// An RFC 9457 problem: every error answer of the gateway, with a stable `code`. The status for each code is
+/// decided here and nowhere else.
+public struct Problem: Error, Sendable {
+    /// The HTTP status.
+    public var status: Int
+    /// The stable machine-readable code (also the last segment of `type`).
+    public var code: String
+    /// A summary that depends only on the code.
+    public var title: String
+    /// What happened in this request.
+    public var detail: String
+    /// A JSON pointer to the offending body field.
+    public var pointer: String?
+    /// The offending query parameter or header.
+    public var parameter: String?
+    /// The task concerned, in full (cancel_failed carries the finished task and its result).
+    public var task: TaskRecord?
+    /// Extra headers (`Retry-After`, `Allow`).
+    public var headers: [(name: String, value: String)] = []
+
+    init(_ status: Int, _ code: String, _ title: String, _ detail: String) {
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+    }
+
+    static func malformedJSON(_ detail: String) -> Problem {
+        Problem(400, "malformed_json", "The body is not valid JSON", detail)
+    }
+
+    static func invalidRequest(_ detail: String, pointer: String) -> Problem {
+        var problem = Problem(422, "invalid_request", "A field is missing or has the wrong type", detail)
+        problem.pointer = pointer
+        return problem
+    }
+
+    static func invalidParameter(_ name: String, _ detail: String) -> Problem {
+        var problem = Problem(400, "invalid_parameter", "A query parameter or header is invalid", detail)
+        problem.parameter = name
+        return problem
+    }
+
+    static func payloadTooLarge(_ limit: Int) -> Problem {
+        Problem(
+            413, "payload_too_large", "The body is too large", "the body is larger than the limit of \(limit) bytes")
+    }
+
+    static func unsupportedMediaType(_ contentType: String?) -> Problem {
+        Problem(
+            415, "unsupported_media_type", "The body must be JSON",
+            "Content-Type must be application/json, got \(contentType.map { "'\($0)'" } ?? "none")")
+    }
+
+    static func routeNotFound(_ path: String) -> Problem {
+        Problem(404, "route_not_found", "No such endpoint", "there is no endpoint at \(path)")
+    }
+
+    static func methodNotAllowed(_ method: String, allowed: [String]) -> Problem {
+        var problem = Problem(
+            405, "method_not_allowed", "Method not allowed here",
+            "\(method) is not allowed here; allowed: \(allowed.joined(separator: ", "))")
+        problem.headers = [("Allow", allowed.joined(separator: ", "))]
+        return problem
+    }
+
+    static func taskNotFound(_ id: String) -> Problem {
+        Problem(404, "task_not_found", "No such task", "no task has the id '\(id)'")
+    }
+
+    static func taskExpired(_ id: TaskID) -> Problem {
+        Problem(410, "task_expired", "The task has expired", "task \(id) finished and its record was evicted")
+    }
+
+    static func cancelFailed(_ record: TaskRecord) -> Problem {
+        let detail =
+            record.done
+            ? "task \(record.id) had already \(record.state.rawValue) when the cancel arrived"
+            : "the worker running task \(record.id) cannot stop it; it will finish normally"
+        var problem = Problem(409, "cancel_failed", "The task could not be cancelled", detail)
+        problem.task = record
+        return problem
+    }
+
+    static func tooManyWaiters(_ limit: Int) -> Problem {
+        var problem = Problem(
+            503, "too_many_waiters", "Too many parked requests",
+            "the server already holds \(limit) waiting requests; retry shortly or wait less")
+        problem.headers = [("Retry-After", "1")]
+        return problem
+    }
+
+    /// The one mapping of scheduler errors to HTTP.
+    init(_ error: SchedulerError) {
+        let code = error.code.rawValue
+        switch error.code {
+        case .queueFull:
+            self.init(503, code, "The queue is full", error.message)
+            headers = [("Retry-After", "1")]
+        case .shuttingDown:
+            self.init(503, code, "The server is shutting down", error.message)
+            headers = [("Retry-After", "5")]
+        case .idempotencyConflict:
+            self.init(422, code, "The idempotency key was used with another request", error.message)
+        case .unknownFunction:
+            self.init(422, code, "Unknown function", error.message)
+        case .batchTooLarge:
+            self.init(422, code, "The batch holds too many tasks", error.message)
+        case .unknownWorker:
+            self.init(404, code, "No such worker", error.message)
+        default:
+            self.init(422, code, "A field is invalid", error.message)
+        }
+        pointer = error.field
+    }
+
+    /// The problem+json response.
+    func response(instance: String) -> HTTPResponse {
+        var writer = JSONWriter(capacity: 256)
+        writer.beginObject()
+        writer.key("type")
+        writer.string("/problems/\(code)")
+        writer.key("title")
+        writer.string(title)
+        writer.key("status")
+        writer.number(status)
+        writer.key("detail")
+        writer.string(detail)
+        writer.key("code")
+        writer.string(code)
+        writer.key("instance")
+        writer.string(instance)
+        if let pointer {
+            writer.key("pointer")
+            writer.string(pointer)
+        }
+        if let parameter {
+            writer.key("parameter")
+            writer.string(parameter)
+        }
+        if let task {
+            writer.key("task")
+            TaskJSON.write(task, into: &writer)
+        }
+        writer.endObject()
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/problem+json")]
+        if let task { headers.append(("ETag", TaskJSON.etag(task))) }
+        return HTTPResponse(status: status, headers: headers + self.headers, body: writer.bytes)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import TaskGateAPI
+import TaskScheduler
+
+/// Turns request bodies, query parameters and headers into typed values, or into the problem that explains why not.
+enum RequestParsing {
+    /// Checks the media type, size and encoding of a JSON body and returns it.
+    static func jsonBody(_ request: HTTPRequest, maxBytes: Int) throws(Problem) -> [UInt8] {
+        if request.bodyTooLarge { throw .payloadTooLarge(maxBytes) }
+        let contentType = request.header("content-type")
+        guard let contentType, isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
+        guard String(validating: request.body, as: UTF8.self) != nil else {
+            throw .malformedJSON("the body is not valid UTF-8")
+        }
+        return request.body
+    }
+
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType =
+            contentType.split(separator: ";", maxSplits: 1).first?
+            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+
+    /// The members of a body that must be one JSON object.
+    static func object(_ body: [UInt8], pointer: String = "") throws(Problem) -> [JSONScanner.Member] {
+        let members: [JSONScanner.Member]?
+        do {
+            members = try JSONScanner.members(body)
+        } catch {
+            throw .malformedJSON(error.description)
+        }
+        guard let members else {
+            throw .invalidRequest("the body must be a JSON object", pointer: pointer.isEmpty ? "" : pointer)
+        }
+        return members
+    }
+
+    /// A submission from the members of one task object.
+    static func submitRequest(
+        _ body: [UInt8], _ members: [JSONScanner.Member], pointer prefix: String, idempotencyKey: String?
+    ) throws(Problem) -> SubmitRequest {
+        var request = SubmitRequest(function: "", idempotencyKey: idempotencyKey)
+        var seen = Set<String>()
+        var hasFunction = false
+        for member in members {
+            let pointer = prefix + "/" + member.key
+            guard seen.insert(member.key).inserted else {
+                throw .invalidRequest("the field '\(member.key)' appears twice", pointer: pointer)
+            }
+            let raw = Array(body[member.range])
+            switch member.key {
+            case "function":
+                guard member.kind == .string else {
+                    throw .invalidRequest("function must be a string", pointer: pointer)
+                }
+                request.function = string(raw)
+                hasFunction = true
+            case "args":
+                request.args = Payload(raw)
+            case "priority":
+                guard member.kind == .number, let value = Int(String(decoding: raw, as: UTF8.self)) else {
+                    throw .invalidRequest("priority must be an integer", pointer: pointer)
+                }
+                request.priority = value
+            case "timeout_s":
+                if member.kind == .null { continue }
+                guard member.kind == .number, let value = Double(String(decoding: raw, as: UTF8.self)),
+                    value.isFinite
+                else {
+                    throw .invalidRequest("timeout_s must be a number of seconds", pointer: pointer)
+                }
+                guard value > 0, value <= 1e9 else {
+                    throw .invalidRequest("timeout_s must be above 0", pointer: pointer)
+                }
+                request.timeout = .nanoseconds(Int64(value * 1e9))
+            case "max_retries":
+                guard member.kind == .number, let value = Int(String(decoding: raw, as: UTF8.self)) else {
+                    throw .invalidRequest("max_retries must be an integer", pointer: pointer)
+                }
+                request.maxRetries = value
+            case "tags":
+                request.tags = try strings(raw, pointer: pointer, what: "tags")
+            default:
+                throw .invalidRequest(
+                    "unknown field '\(member.key)'; known: function, args, priority, timeout_s, max_retries, tags",
+                    pointer: pointer)
+            }
+        }
+        guard hasFunction else { throw .invalidRequest("function is required", pointer: prefix + "/function") }
+        return request
+    }
+
+    /// A JSON array of strings.
+    static func strings(_ raw: [UInt8], pointer: String, what: String) throws(Problem) -> [String] {
+        guard let elements = try? JSONScanner.elements(raw[...]) else {
+            throw .invalidRequest("\(what) must be an array of strings", pointer: pointer)
+        }
+        var values: [String] = []
+        for (index, element) in elements.enumerated() {
+            guard element.kind == .string else {
+                throw .invalidRequest("\(what) must be an array of strings", pointer: "\(pointer)/\(index)")
+            }
+            values.append(string(Array(raw[element.range])))
+        }
+        return values
+    }
+
+    /// Decodes a scanned JSON string value (quotes included).
+    static func string(_ raw: [UInt8]) -> String {
+        JSONScanner.decodeString(raw[...])
+    }
+
+    /// Seconds from a `wait` query parameter or a `Prefer: wait=N` header (the parameter wins), clamped to
+    /// `max`; nil when neither is given.
+    static func wait(_ request: HTTPRequest, max: Duration) throws(Problem) -> Duration? {
+        var seconds: Double?
+        if let value = request.query["wait"] {
+            guard let parsed = Double(value), parsed.isFinite, parsed >= 0 else {
+                throw .invalidParameter("wait", "wait must be a non-negative number of seconds, got '\(value)'")
+            }
+            seconds = parsed
+        } else if let prefer = request.header("prefer"), let preferred = preferWait(prefer) {
+            seconds = preferred
+        }
+        guard let seconds else { return nil }
+        return min(.nanoseconds(Int64(seconds * 1e9)), max)
+    }
+
+    /// The `wait` preference of a `Prefer` header (RFC 7240), if any.
+    static func preferWait(_ header: String) -> Double? {
+        for preference in header.split(separator: ",") {
+            let token = preference.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) ?? ""
+            let parts = token.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "wait" else { continue }
+            let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return seconds }
+        }
+        return nil
+    }
+
+    /// The versions named by an `If-None-Match` header; `nil` stands for `*`.
+    static func etagVersions(_ header: String) -> Set<UInt64>? {
+        var versions = Set<UInt64>()
+        for item in header.split(separator: ",") {
+            var tag = item.trimmingCharacters(in: .whitespaces)
+            if tag == "*" { return nil }
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            tag = tag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            if let version = UInt64(tag) { versions.insert(version) }
+        }
+        return versions
+    }
+
+    /// Formats seconds for `Preference-Applied: wait=N`.
+    static func seconds(_ duration: Duration) -> String {
+        let value = duration.seconds
+        return value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}

@@ -1,0 +1,100 @@
+import TaskGateAPI
+import TaskScheduler
+
+/// The JSON representation of a task (the `Task` schema of openapi.yaml), written without Foundation.
+enum TaskJSON {
+    /// The ETag of a record: its version, quoted.
+    static func etag(_ record: TaskRecord) -> String {
+        "\"\(record.version)\""
+    }
+
+    static func timestamp(_ time: Timestamp) -> String {
+        RFC3339.format(nanosecondsSinceEpoch: time.nanoseconds)
+    }
+
+    /// Writes one task object.
+    static func write(_ record: TaskRecord, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("id")
+        writer.string(record.id.description)
+        writer.key("function")
+        writer.string(record.function)
+        writer.key("args")
+        writer.raw(record.args.bytes)
+        writer.key("state")
+        writer.string(record.state.rawValue)
+        writer.key("done")
+        writer.bool(record.done)
+        writer.key("version")
+        writer.number(record.version)
+        if let result = record.result {
+            writer.key("result")
+            writer.raw(result.bytes)
+        }
+        if let error = record.error {
+            writer.key("error")
+            writer.beginObject()
+            writer.key("type")
+            writer.string(error.type)
+            writer.key("title")
+            writer.string(error.title)
+            writer.key("detail")
+            writer.string(error.detail)
+            writer.key("code")
+            writer.string(error.code.rawValue)
+            writer.endObject()
+        }
+        writer.key("attempt")
+        writer.number(record.attempt)
+        writer.key("max_retries")
+        writer.number(record.maxRetries)
+        writer.key("priority")
+        writer.number(record.priority)
+        if let timeout = record.timeout {
+            writer.key("timeout_s")
+            writer.number(timeout.seconds)
+        }
+        writer.key("tags")
+        writer.beginArray()
+        for tag in record.tags { writer.string(tag) }
+        writer.endArray()
+        writer.key("created_at")
+        writer.string(timestamp(record.createdAt))
+        writer.key("updated_at")
+        writer.string(timestamp(record.updatedAt))
+        if let startedAt = record.startedAt {
+            writer.key("started_at")
+            writer.string(timestamp(startedAt))
+        }
+        if let finishedAt = record.finishedAt {
+            writer.key("finished_at")
+            writer.string(timestamp(finishedAt))
+        }
+        if let expiresAt = record.expiresAt {
+            writer.key("expires_at")
+            writer.string(timestamp(expiresAt))
+        }
+        if let cancel = record.cancel {
+            writer.key("cancel")
+            writer.beginObject()
+            writer.key("requested_at")
+            writer.string(timestamp(cancel.requestedAt))
+            writer.key("confirm")
+            if let confirm = cancel.confirm { writer.string(confirm.rawValue) } else { writer.null() }
+            writer.key("worker_finished")
+            writer.bool(cancel.workerFinished)
+            writer.endObject()
+        }
+        writer.endObject()
+    }
+
+    /// One task as a response body, with its ETag.
+    static func response(_ status: Int, _ record: TaskRecord, headers: [(name: String, value: String)] = [])
+        -> HTTPResponse
+    {
+        var writer = JSONWriter(capacity: 384 + record.args.count + (record.result?.count ?? 0))
+        write(record, into: &writer)
+        return .json(
+            status, writer.bytes, headers: [("ETag", etag(record)), ("Cache-Control", "no-store")] + headers)
+    }
+}

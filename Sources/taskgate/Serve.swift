@@ -1,0 +1,93 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TaskGateFunctions
+import TaskGateHTTP
+import TaskScheduler
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `taskgate serve`: the scheduler, in-process workers with the built-in functions, and the HTTP API.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the scheduler and its HTTP API.",
+        discussion: """
+            Every option can also be set by an environment variable (TASKGATE_HOST, TASKGATE_PORT, \
+            TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
+            TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL); a flag wins over the variable.
+            """
+    )
+
+    @Option(help: "Address to bind (env TASKGATE_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to bind; 0 picks a free one (env TASKGATE_PORT; default 8080).")
+    var port: Int?
+
+    @Option(help: "In-process worker slots (env TASKGATE_WORKERS; default: the number of cores).")
+    var workers: Int?
+
+    @Option(
+        name: .customLong("max-body"), help: "Largest request body in bytes (env TASKGATE_MAX_BODY; default 1048576).")
+    var maxBody: Int?
+
+    @Option(
+        name: .customLong("max-wait"),
+        help: "Longest wait a request may ask for, seconds (env TASKGATE_MAX_WAIT; default 60).")
+    var maxWait: Double?
+
+    @Option(
+        name: .customLong("max-parked"),
+        help: "Most parked long-polls at once (env TASKGATE_MAX_PARKED; default 10000).")
+    var maxParked: Int?
+
+    @Option(name: .customLong("queue-limit"), help: "Most pending tasks (env TASKGATE_QUEUE_LIMIT; default 100000).")
+    var queueLimit: Int?
+
+    @Option(
+        name: .customLong("result-ttl"),
+        help: "Seconds a finished task is kept (env TASKGATE_RESULT_TTL; default 3600).")
+    var resultTTL: Double?
+
+    @Option(
+        name: .customLong("tombstone-ttl"),
+        help: "Seconds an evicted task answers 410 (env TASKGATE_TOMBSTONE_TTL; default 86400).")
+    var tombstoneTTL: Double?
+
+    func run() async throws {
+        let settings = try Settings(self, environment: ProcessInfoEnvironment.current)
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "taskgate")
+        raiseOpenFileLimit()
+
+        let scheduler = Scheduler(configuration: settings.scheduler, logger: logger)
+        let pool = InProcessWorkerPool(
+            scheduler: scheduler, registry: Builtins.registry, configuration: .init(slots: settings.workers),
+            logger: logger)
+        let gateway = Gateway(scheduler: scheduler, configuration: settings.gateway, logger: logger)
+        let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
+        print("listening on http://\(settings.server.host):\(http.server.port)")
+        fflush(nil)
+        logger.info(
+            "taskgate serving",
+            metadata: ["http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)"])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: scheduler), .init(service: pool), .init(service: http),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// Parked long-polls each hold a socket: allow as many open files as the hard limit permits.
+    private func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import TaskGateHTTP
+import TaskScheduler
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The environment, read once.
+struct ProcessInfoEnvironment {
+    var values: [String: String]
+
+    static var current: ProcessInfoEnvironment {
+        var values: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return ProcessInfoEnvironment(values: values)
+    }
+}
+
+/// `serve`'s configuration: each key from its flag, else its `TASKGATE_*` variable, else the default.
+struct Settings {
+    var server = HTTPServer.Configuration()
+    var gateway = Gateway.Configuration()
+    var scheduler = SchedulerConfiguration()
+    var workers = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    init(_ serve: Serve, environment: ProcessInfoEnvironment) throws {
+        func value<T>(_ flag: T?, _ name: String, _ parse: (String) -> T?) throws -> T? {
+            if let flag { return flag }
+            guard let text = environment.values[name], !text.isEmpty else { return nil }
+            guard let parsed = parse(text) else { throw ValidationError("\(name)='\(text)' is not valid") }
+            return parsed
+        }
+        func positive(_ number: Int?, _ name: String) throws -> Int? {
+            if let number, number < 1 { throw ValidationError("\(name) must be at least 1") }
+            return number
+        }
+        func seconds(_ number: Double?, _ name: String) throws -> Duration? {
+            guard let number else { return nil }
+            guard number.isFinite, number > 0 else { throw ValidationError("\(name) must be a positive number") }
+            return .nanoseconds(Int64(number * 1e9))
+        }
+        if let host = try value(serve.host, "TASKGATE_HOST", { $0 }) { server.host = host }
+        if let port = try value(serve.port, "TASKGATE_PORT", { Int($0) }) {
+            guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
+            server.port = port
+        }
+        if let workers = try positive(value(serve.workers, "TASKGATE_WORKERS", { Int($0) }), "workers") {
+            self.workers = workers
+        }
+        if let maxBody = try positive(value(serve.maxBody, "TASKGATE_MAX_BODY", { Int($0) }), "max-body") {
+            server.maxBodyBytes = maxBody
+            gateway.maxBodyBytes = maxBody
+        }
+        if let maxWait = try seconds(value(serve.maxWait, "TASKGATE_MAX_WAIT", { Double($0) }), "max-wait") {
+            gateway.maxWait = maxWait
+        }
+        if let maxParked = try positive(value(serve.maxParked, "TASKGATE_MAX_PARKED", { Int($0) }), "max-parked") {
+            gateway.maxParked = maxParked
+            server.connectionLimit = max(server.connectionLimit, maxParked + 1_024)
+        }
+        if let queueLimit = try positive(value(serve.queueLimit, "TASKGATE_QUEUE_LIMIT", { Int($0) }), "queue-limit") {
+            scheduler.queueLimit = queueLimit
+        }
+        if let ttl = try seconds(value(serve.resultTTL, "TASKGATE_RESULT_TTL", { Double($0) }), "result-ttl") {
+            scheduler.resultTTL = ttl
+        }
+        if let ttl = try seconds(value(serve.tombstoneTTL, "TASKGATE_TOMBSTONE_TTL", { Double($0) }), "tombstone-ttl") {
+            scheduler.tombstoneTTL = ttl
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `taskgate` command line.
+@main
+struct TaskgateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "taskgate",
+        abstract: "A task scheduler with an HTTP/JSON front door.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}
