@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -51,6 +52,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "TaskGateTesting",
+            dependencies: [
+                "TaskGateHTTP",
+                "TaskGateFunctions",
+                "TaskScheduler",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "taskgate",
             dependencies: [
@@ -69,6 +80,10 @@ let package = Package(
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler"]),
         .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI"]),
+        .testTarget(
+            name: "TaskGateHTTPTests",
+            dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]
+        ),
         .testTarget(
             name: "TaskGateFunctionsTests",
             dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),

@@ -1,0 +1,65 @@
+import Logging
+import TaskGateFunctions
+import TaskGateHTTP
+import TaskScheduler
+
+/// A real taskgate server for tests: scheduler, in-process workers and the libmicrohttpd daemon on 127.0.0.1 and
+/// a free port. Call `shutdown()` at the end of the test.
+public final class LiveServer: Sendable {
+    /// The scheduler behind the API.
+    public let scheduler: Scheduler
+    /// The in-process workers.
+    public let pool: InProcessWorkerPool
+    /// The API and its daemon.
+    public let service: GatewayService
+    private let timers: Task<Void, Never>
+
+    /// Starts a server with the built-in functions plus `functions`.
+    public init(
+        functions: FunctionRegistry = FunctionRegistry(), slots: Int = 2,
+        scheduler configure: (inout SchedulerConfiguration) -> Void = { _ in },
+        gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in },
+        server configureServer: (inout HTTPServer.Configuration) -> Void = { _ in }
+    ) throws {
+        let logger = Logger(label: "taskgate.test") { _ in SwiftLogNoOpLogHandler() }
+        var configuration = SchedulerConfiguration()
+        configure(&configuration)
+        scheduler = Scheduler(configuration: configuration, logger: logger)
+        var registry = Builtins.registry
+        for name in functions.names { registry.register(name, functions[name]!) }
+        pool = InProcessWorkerPool(
+            scheduler: scheduler, registry: registry, configuration: .init(slots: slots), logger: logger)
+        try pool.start()
+        var gatewayConfiguration = Gateway.Configuration()
+        configureGateway(&gatewayConfiguration)
+        var serverConfiguration = HTTPServer.Configuration()
+        serverConfiguration.host = "127.0.0.1"
+        serverConfiguration.port = 0
+        serverConfiguration.maxBodyBytes = gatewayConfiguration.maxBodyBytes
+        configureServer(&serverConfiguration)
+        service = try GatewayService(
+            gateway: Gateway(scheduler: scheduler, configuration: gatewayConfiguration, logger: logger),
+            server: serverConfiguration, logger: logger)
+        let scheduler = scheduler
+        timers = Task { try? await scheduler.run() }
+    }
+
+    /// The bound port.
+    public var port: Int { service.server.port }
+
+    /// `http://127.0.0.1:PORT`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The REST API.
+    public var gateway: Gateway { service.gateway }
+
+    /// Drains (answers parked requests), stops the workers and the daemon.
+    public func shutdown() async {
+        gateway.beginDrain()
+        await pool.stop()
+        while service.server.parked > 0 { await Task.yield() }
+        service.server.stop()
+        timers.cancel()
+        await timers.value
+    }
+}

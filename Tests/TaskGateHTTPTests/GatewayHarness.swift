@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import TaskGateHTTP
+import TaskGateTesting
+import TaskScheduler
+import Testing
+
+let quietLogger = Logger(label: "taskgate.test") { _ in SwiftLogNoOpLogHandler() }
+
+/// The gateway in memory over a scheduler on a manual clock, with one fake worker driven by the test.
+struct GatewayHarness {
+    let clock = ManualClock()
+    let scheduler: Scheduler
+    let gateway: Gateway
+    let client: InMemoryClient
+    let worker: WorkerID
+
+    init(
+        scheduler configure: (inout SchedulerConfiguration) -> Void = { _ in },
+        gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in }
+    ) throws {
+        var configuration = SchedulerConfiguration()
+        configure(&configuration)
+        scheduler = Scheduler(configuration: configuration, clock: clock, logger: quietLogger)
+        var gatewayConfiguration = Gateway.Configuration()
+        configureGateway(&gatewayConfiguration)
+        gateway = Gateway(scheduler: scheduler, configuration: gatewayConfiguration, logger: quietLogger)
+        client = InMemoryClient(gateway: gateway)
+        worker = try scheduler.registerWorker(WorkerRegistration(name: "fake", functions: ["f"], capacity: 4))
+    }
+
+    func send(
+        _ method: String, _ path: String, query: [String: String] = [:], headers: [String: String] = [:],
+        json: String? = nil
+    ) async -> HTTPResponse {
+        await client.send(method, path, query: query, headers: headers, json: json)
+    }
+
+    /// Submits `f` and returns its id.
+    func submit(_ args: String = "1") async throws -> String {
+        let response = await send("POST", "/tasks", json: "{\"function\":\"f\",\"args\":\(args)}")
+        #expect(response.status == 202)
+        return try #require(response.object["id"] as? String)
+    }
+
+    /// The worker takes everything assigned to it.
+    @discardableResult
+    func take() throws -> [TaskID] {
+        try scheduler.exchange(worker: worker, maxAssignments: 100).assignments.map(\.taskID)
+    }
+
+    func succeed(_ id: String, result: String = "\"ok\"") throws {
+        _ = try scheduler.exchange(
+            worker: worker,
+            results: [WorkerResult(taskID: TaskID(id)!, outcome: .success(Payload(json: result)))], maxAssignments: 0)
+    }
+
+    func confirm(_ id: String, _ kind: CancelConfirm) throws {
+        _ = try scheduler.exchange(
+            worker: worker, confirms: [WorkerConfirm(taskID: TaskID(id)!, kind: kind)], maxAssignments: 0)
+    }
+
+    /// Waits (without sleeping) until `count` requests are parked.
+    func parked(_ count: Int) async {
+        var spins = 0
+        while gateway.parked < count && spins < 1_000_000 {
+            spins += 1
+            await Task.yield()
+        }
+        #expect(gateway.parked >= count)
+    }
+
+    /// Moves the clock and fires what fell due.
+    func advance(_ duration: Duration) {
+        clock.advance(by: duration)
+        scheduler.processTimers()
+    }
+}
+
+extension HTTPResponse {
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+    }
+
+    var task: [String: Any] { object["task"] as? [String: Any] ?? [:] }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import TaskGateHTTP
+import TaskGateTesting
+import TaskScheduler
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The real daemon on 127.0.0.1 and a free port.
+@Suite(.timeLimit(.minutes(2))) struct LiveServerTests {
+    static var gate: FunctionRegistry {
+        var registry = FunctionRegistry()
+        registry.register("gate") { args, _ in
+            await Gates.shared.wait(String(decoding: args.bytes, as: UTF8.self))
+            return args
+        }
+        registry.register("park") { args, _ in
+            await Gates.shared.open("started:" + String(decoding: args.bytes, as: UTF8.self))
+            try await Task.sleep(for: .seconds(600))
+            return args
+        }
+        return registry
+    }
+
+    @Test func statusCodesOverRealHTTP() async throws {
+        let server = try LiveServer(gateway: { $0.maxBodyBytes = 1024 })
+        let client = TestHTTPClient(baseURL: server.baseURL)
+        let submitted = try await client.post("/tasks", json: #"{"function":"echo","args":[1,"two"]}"#)
+        #expect(submitted.status == 202)
+        let id = try #require(submitted.json["id"] as? String)
+        #expect(submitted.headers["location"] == "/tasks/\(id)")
+        let done = try await client.request("GET", "/tasks/\(id)?wait=10")
+        #expect(done.status == 200)
+        #expect(done.json["result"] as? [AnyHashable] == [1, "two"])
+        #expect(try await client.post("/tasks", json: "{").status == 400)
+        #expect(try await client.post("/tasks", json: #"{"function":"nope"}"#).status == 422)
+        #expect(
+            try await client.request("POST", "/tasks", headers: ["Content-Type": "text/plain"], body: [1]).status == 415
+        )
+        let big = "{\"function\":\"echo\",\"args\":\"" + String(repeating: "x", count: 5000) + "\"}"
+        let tooLarge = try await client.post("/tasks", json: big)
+        #expect(tooLarge.status == 413)
+        #expect(tooLarge.headers["content-type"] == "application/problem+json")
+        let notAllowed = try await client.request("PATCH", "/tasks/\(id)")
+        #expect(notAllowed.status == 405)
+        #expect(notAllowed.headers["allow"] == "DELETE, GET")
+        #expect(try await client.request("GET", "/nothing").status == 404)
+        #expect(try await client.request("GET", "/tasks/0000000000000001").status == 404)
+        #expect(try await client.request("DELETE", "/tasks/\(id)").status == 409)
+        #expect(try await client.request("GET", "/healthz").status == 200)
+        try await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func cancelOfARunningSleepOverHTTP() async throws {
+        let server = try LiveServer(functions: Self.gate)
+        let client = TestHTTPClient(baseURL: server.baseURL)
+        let submitted = try await client.post("/tasks", json: #"{"function":"park","args":"cancel-me"}"#)
+        let id = try #require(submitted.json["id"] as? String)
+        // Cancel once the function runs on its slot, so the cancel goes through the worker and its confirm.
+        await Gates.shared.wait("started:\"cancel-me\"")
+        let canceled = try await client.request("DELETE", "/tasks/\(id)?wait=10")
+        #expect(canceled.status == 200)
+        #expect(canceled.json["state"] as? String == "canceled")
+        try await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func longPollAnswersAtTheDeadlineWithTheCurrentState() async throws {
+        let server = try LiveServer(functions: Self.gate)
+        let client = TestHTTPClient(baseURL: server.baseURL)
+        let id = try #require(
+            try await client.post("/tasks", json: #"{"function":"gate","args":"deadline"}"#).json["id"] as? String)
+        let response = try await client.request("GET", "/tasks/\(id)?wait=0.2")
+        #expect(response.status == 200)
+        #expect(response.json["done"] as? Bool == false)
+        #expect(response.headers["preference-applied"] == "wait=0.2")
+        await Gates.shared.open("\"deadline\"")
+        try await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func aThousandParkedLongPollsAreAllAnsweredWithoutNewThreads() async throws {
+        let server = try LiveServer(functions: Self.gate)
+        let client = TestHTTPClient(baseURL: server.baseURL, connections: 1100)
+        let id = try #require(
+            try await client.post("/tasks", json: #"{"function":"gate","args":"many"}"#).json["id"] as? String)
+        // Warm up the client's pool and the server before counting threads.
+        _ = try await client.request("GET", "/healthz")
+        let threadsBefore = Self.threadCount()
+        let answers = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+            for _ in 0..<1000 {
+                group.addTask { try await client.request("GET", "/tasks/\(id)?wait=60") }
+            }
+            var spins = 0
+            while server.gateway.parked < 1000 && spins < 2_000_000 {
+                spins += 1
+                await Task.yield()
+            }
+            #expect(server.gateway.parked == 1000)
+            #expect(server.service.server.parked == 1000)
+            let serverThreads = Self.threadCount()
+            await Gates.shared.open("\"many\"")
+            var answers: [TestResponse] = []
+            for try await answer in group { answers.append(answer) }
+            return (answers, serverThreads)
+        }
+        #expect(answers.0.count == 1000)
+        #expect(answers.0.allSatisfy { $0.status == 200 && $0.json["state"] as? String == "succeeded" })
+        #expect(server.gateway.parked == 0)
+        // Parking holds no thread: the process has the same threads with 1,000 parked as before (the client's
+        // event loops and the cooperative pool are already up).
+        #expect(answers.1 <= threadsBefore + 2)
+        try await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func aClientThatDisconnectsWhileParkedLeaksNothing() async throws {
+        let server = try LiveServer(functions: Self.gate)
+        let client = TestHTTPClient(baseURL: server.baseURL)
+        let id = try #require(
+            try await client.post("/tasks", json: #"{"function":"gate","args":"gone"}"#).json["id"] as? String)
+        let baseline = server.gateway.parked
+        for _ in 0..<20 { try Self.sendAndHangUp(port: server.port, path: "/tasks/\(id)?wait=0.3") }
+        var spins = 0
+        while server.gateway.parked < baseline + 20 && spins < 2_000_000 {
+            spins += 1
+            await Task.yield()
+        }
+        #expect(server.gateway.parked == baseline + 20)
+        // A live poll with a later deadline returns after every dead one has been released.
+        _ = try await client.request("GET", "/tasks/\(id)?wait=0.6")
+        #expect(server.gateway.parked == baseline)
+        #expect(server.service.server.parked == baseline)
+        await Gates.shared.open("\"gone\"")
+        try await client.shutdown()
+        await server.shutdown()
+    }
+
+    static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    /// Opens a connection, sends a GET and closes it without reading the answer.
+    static func sendAndHangUp(port: Int, path: String) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    }
+}
+
+/// Named gates that test functions wait on.
+actor Gates {
+    static let shared = Gates()
+    private var open: Set<String> = []
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func wait(_ name: String) async {
+        if open.contains(name) { return }
+        await withCheckedContinuation { waiting[name, default: []].append($0) }
+    }
+
+    func open(_ name: String) {
+        open.insert(name)
+        for continuation in waiting.removeValue(forKey: name) ?? [] { continuation.resume() }
+    }
+}
