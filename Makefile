@@ -1,12 +1,14 @@
 # taskgate: one-command set-up on a fresh Debian machine.
-#   make test   installs the system packages the build needs (when missing), builds, runs the whole test suite
-#               and the format check.
+#   make serve  installs the system packages the build needs (when missing), builds, and runs `taskgate serve` on
+#               127.0.0.1:8080 with in-process workers and the built-in functions.
+#   make test   the same set-up, then the whole test suite, the format check, and the OpenAPI check
+#               (openapi-spec-validator, then schemathesis with all checks against a live server).
 #   make bench-core   the in-process scheduler benchmark (release build), see docs/benchmarks.md.
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev pkg-config
 
-.PHONY: deps build test lint format bench-core clean
+.PHONY: deps build serve test lint format openapi bench-core bench-http clean
 
 deps:
 	@missing=""; \
@@ -22,10 +24,18 @@ deps:
 build: deps
 	$(SWIFT) build
 
+serve: deps
+	$(SWIFT) build -c release --product taskgate
+	.build/release/taskgate serve $(ARGS)
+
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
+	scripts/check-openapi.sh
+
+openapi: deps
+	scripts/check-openapi.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
@@ -35,6 +45,9 @@ format:
 
 bench-core: deps
 	scripts/bench-core.sh
+
+bench-http: deps
+	scripts/bench-http.sh
 
 clean:
 	rm -rf .build

@@ -5,7 +5,9 @@ extension Gateway {
     /// 404 unknown, 410 expired.
     func cancel(_ request: HTTPRequest, id raw: String) throws(Problem) -> HandlerResult {
         let id = try taskID(raw)
-        let wait = try RequestParsing.wait(request, max: configuration.maxWait) ?? configuration.defaultCancelWait
+        let wait =
+            try RequestParsing.wait(request, max: configuration.maxWait)
+            ?? min(configuration.defaultCancelWait, configuration.maxWait)
         let headers: [(name: String, value: String)] = [("Preference-Applied", "wait=\(RequestParsing.seconds(wait))")]
         let decision = scheduler.requestCancel(id)
         if let outcome = CancelOutcome(decision) { return .respond(Self.render(outcome, raw: raw, headers: headers)) }

@@ -78,7 +78,7 @@ extension Gateway {
                 else {
                     throw .invalidRequest("timeout_s must be a non-negative number", pointer: "/timeout_s")
                 }
-                timeout = min(.nanoseconds(Int64(seconds * 1e9)), configuration.maxWait)
+                timeout = .seconds(seconds, atMost: configuration.maxWait)
             default:
                 throw .invalidRequest(
                     "unknown field '\(member.key)'; known: ids, mode, timeout_s", pointer: "/\(member.key)")
@@ -140,13 +140,15 @@ extension Gateway {
         filter.function = request.query["function"]
         var limit = 100
         if let value = request.query["limit"] {
-            guard let parsed = Int(value), parsed >= 1 else {
+            // Any positive integer is fine; large ones (even past Int) mean "as many as allowed".
+            guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), value.contains(where: { $0 != "0" })
+            else {
                 throw .invalidParameter("limit", "limit must be a positive integer")
             }
-            limit = min(parsed, configuration.maxListLimit)
+            limit = min(Int(value) ?? .max, configuration.maxListLimit)
         }
         var cursor: TaskID?
-        if let value = request.query["cursor"], !value.isEmpty {
+        if let value = request.query["cursor"] {
             guard let parsed = TaskID(value) else { throw .invalidParameter("cursor", "cursor must be a task id") }
             cursor = parsed
         }

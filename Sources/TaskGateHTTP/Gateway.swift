@@ -79,8 +79,8 @@ public final class Gateway: Sendable {
             default: throw .methodNotAllowed(method, allowed: ["DELETE", "GET"])
             }
         case ("stats", 1), ("healthz", 1), ("readyz", 1):
-            guard method == "GET" || method == "HEAD" else {
-                throw .methodNotAllowed(method, allowed: ["GET", "HEAD"])
+            guard method == "GET" else {
+                throw .methodNotAllowed(method, allowed: ["GET"])
             }
             return .respond(health(String(segments.first!)))
         default:

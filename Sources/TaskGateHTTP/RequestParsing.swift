@@ -124,7 +124,7 @@ enum RequestParsing {
             seconds = preferred
         }
         guard let seconds else { return nil }
-        return min(.nanoseconds(Int64(seconds * 1e9)), max)
+        return .seconds(seconds, atMost: max)
     }
 
     /// The `wait` preference of a `Prefer` header (RFC 7240), if any.
@@ -153,8 +153,14 @@ enum RequestParsing {
     }
 
     /// Formats seconds for `Preference-Applied: wait=N`.
+    /// Seconds with at most three decimals and no exponent (`5`, `0.25`).
     static func seconds(_ duration: Duration) -> String {
-        let value = duration.seconds
-        return value == value.rounded() ? String(Int(value)) : String(value)
+        let millis = Int((duration.seconds * 1000).rounded())
+        let whole = String(millis / 1000)
+        guard millis % 1000 != 0 else { return whole }
+        var fraction = String(millis % 1000)
+        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return whole + "." + fraction
     }
 }

@@ -46,6 +46,13 @@ extension Duration {
         return sum
     }
 
+    /// A duration of `seconds` (finite, non-negative), capped at `limit` so huge inputs cannot overflow.
+    public static func seconds(_ seconds: Double, atMost limit: Duration) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return .zero }
+        guard seconds < limit.seconds else { return limit }
+        return .nanoseconds(Int64(seconds * 1e9))
+    }
+
     /// The duration as fractional seconds.
     public var seconds: Double { Double(nanoseconds) / 1e9 }
 }

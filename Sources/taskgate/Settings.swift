@@ -44,7 +44,9 @@ struct Settings {
         }
         func seconds(_ number: Double?, _ name: String) throws -> Duration? {
             guard let number else { return nil }
-            guard number.isFinite, number > 0 else { throw ValidationError("\(name) must be a positive number") }
+            guard number.isFinite, number > 0, number <= 1e9 else {
+                throw ValidationError("\(name) must be a positive number of seconds, at most 1e9")
+            }
             return .nanoseconds(Int64(number * 1e9))
         }
         if let host = try value(serve.host, "TASKGATE_HOST", { $0 }) { server.host = host }

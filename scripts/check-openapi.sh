@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Checks openapi.yaml: validates it (openapi-spec-validator), then runs schemathesis with all its checks against a
+# live `taskgate serve` on a free port. Installs both tools from PyPI when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip --version >/dev/null
+for tool in openapi-spec-validator schemathesis; do
+  command -v "$tool" >/dev/null 2>&1 || python3 -m pip install --quiet "$tool" 2>&1 | grep -v "Running pip as the 'root' user" || true
+done
+hash -r
+openapi-spec-validator openapi.yaml
+
+swift build --product taskgate >/dev/null
+out=$(mktemp)
+# A short maximum wait keeps the many long-polls schemathesis sends quick.
+.build/debug/taskgate serve --port 0 --workers 2 --max-wait 2 >"$out" 2>/dev/null &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$out"' EXIT
+for _ in $(seq 1 100); do
+  grep -q "^listening on " "$out" && break
+  sleep 0.1
+done
+url=$(head -1 "$out" | sed 's/^listening on //')
+[ -n "$url" ] || { echo "the server did not start"; exit 1; }
+echo "schemathesis against $url"
+schemathesis run openapi.yaml --url "$url" --checks all --request-timeout 20 --max-response-time 10 \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-1}" --no-color
