@@ -123,7 +123,7 @@ import Testing
         let id = try #require(
             try await client.post("/tasks", json: #"{"function":"gate","args":"gone"}"#).json["id"] as? String)
         let baseline = server.gateway.parked
-        for _ in 0..<20 { try Self.sendAndHangUp(port: server.port, path: "/tasks/\(id)?wait=0.3") }
+        for _ in 0..<20 { try Self.sendAndHangUp(port: server.port, path: "/tasks/\(id)?wait=2") }
         var spins = 0
         while server.gateway.parked < baseline + 20 && spins < 2_000_000 {
             spins += 1
@@ -131,7 +131,7 @@ import Testing
         }
         #expect(server.gateway.parked == baseline + 20)
         // A live poll with a later deadline returns after every dead one has been released.
-        _ = try await client.request("GET", "/tasks/\(id)?wait=0.6")
+        _ = try await client.request("GET", "/tasks/\(id)?wait=3")
         #expect(server.gateway.parked == baseline)
         #expect(server.service.server.parked == baseline)
         await Gates.shared.open("\"gone\"")
