@@ -78,7 +78,76 @@ public struct JSONWriter: Sendable {
     /// Writes an integer value.
     public mutating func number(_ value: some BinaryInteger) {
         beforeValue()
-        bytes.append(contentsOf: String(value).utf8)
+        if let small = Int64(exactly: value) {
+            appendDigits(small)
+        } else {
+            bytes.append(contentsOf: String(value).utf8)
+        }
+    }
+
+    private mutating func appendDigits(_ value: Int64) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            guard value != .min else {
+                bytes.append(contentsOf: "9223372036854775808".utf8)
+                return
+            }
+        }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written from the back
+        let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
+            var index = buffer.count
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            return buffer.count - index
+        }
+        withUnsafeBytes(of: &digits) { bytes.append(contentsOf: $0.suffix(count)) }
+    }
+
+    /// Writes a timestamp as an RFC 3339 UTC string with microseconds (`"2026-11-25T09:12:33.123456Z"`).
+    public mutating func timestamp(nanosecondsSinceEpoch nanoseconds: Int64) {
+        beforeValue()
+        var micros = nanoseconds / 1_000
+        if nanoseconds < 0 && nanoseconds % 1_000 != 0 { micros -= 1 }
+        var (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        if fraction < 0 {
+            seconds -= 1
+            fraction += 1_000_000
+        }
+        var (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        if secondOfDay < 0 {
+            days -= 1
+            secondOfDay += 86_400
+        }
+        let (year, month, day) = RFC3339.civil(fromDays: days)
+        func put(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            for _ in 0..<width {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+        put(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay % 3600 / 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        put(fraction, 6)
+        bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
     }
 
     /// Writes a finite floating-point value (non-finite values become `null`).
@@ -111,6 +180,14 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendEscaped(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        let plain = value.utf8.withContiguousStorageIfAvailable { utf8 in
+            utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }
+        if plain == true {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

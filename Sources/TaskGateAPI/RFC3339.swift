@@ -72,7 +72,7 @@ public enum RFC3339 {
     }
 
     /// Howard Hinnant's days → (year, month, day) in the proleptic Gregorian calendar.
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    public static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

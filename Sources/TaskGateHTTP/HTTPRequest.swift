@@ -26,6 +26,11 @@ public struct HTTPRequest: Sendable {
         self.bodyTooLarge = bodyTooLarge
     }
 
+    /// The headers the gateway reads; only these are copied out of libmicrohttpd.
+    public static let headerNames = ["content-type", "prefer", "if-none-match", "idempotency-key", "authorization"]
+    /// The query parameters the gateway reads; only these are copied out of libmicrohttpd.
+    public static let queryParameters = ["wait", "state", "function", "limit", "cursor"]
+
     /// A header by case-insensitive name.
     public func header(_ name: String) -> String? {
         headers[name.lowercased()]

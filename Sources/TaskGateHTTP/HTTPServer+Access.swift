@@ -11,8 +11,8 @@ extension HTTPServer {
             // First call: headers only.
             let request = HTTPRequest(
                 method: String(cString: method), path: String(cString: url),
-                query: values(connection, .GET_ARGUMENT_KIND, lowercase: false),
-                headers: values(connection, .HEADER_KIND, lowercase: true))
+                query: lookup(connection, .GET_ARGUMENT_KIND, HTTPRequest.queryParameters),
+                headers: lookup(connection, .HEADER_KIND, HTTPRequest.headerNames))
             context.pointee = Unmanaged.passRetained(ConnectionContext(request: request)).toOpaque()
             return .YES
         }
@@ -52,13 +52,16 @@ extension HTTPServer {
         }
     }
 
-    private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind, lowercase: Bool) -> [String: String] {
-        let collector = KeyValueCollector(lowercaseKeys: lowercase, joinRepeats: lowercase)
-        withExtendedLifetime(collector) {
-            _ = MHD_get_connection_values(
-                connection, kind, MHDCallbacks.collect, Unmanaged.passUnretained(collector).toOpaque())
+    /// Copies the named headers or query arguments that are present (libmicrohttpd matches header names
+    /// case-insensitively).
+    private func lookup(_ connection: OpaquePointer, _ kind: MHD_ValueKind, _ names: [String]) -> [String: String] {
+        var values: [String: String] = [:]
+        for name in names {
+            if let value = MHD_lookup_connection_value(connection, kind, name) {
+                values[name] = String(cString: value)
+            }
         }
-        return collector.values
+        return values
     }
 
     private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD_Result {

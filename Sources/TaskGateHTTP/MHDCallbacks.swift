@@ -18,34 +18,4 @@ enum MHDCallbacks {
         Unmanaged<ConnectionContext>.fromOpaque(raw).release()
         conCls.pointee = nil
     }
-
-    /// `MHD_KeyValueIterator` for `MHD_get_connection_values`: `cls` is an unretained `KeyValueCollector`.
-    static let collect: MHD_KeyValueIterator = { cls, _, key, value in
-        let collector = Unmanaged<KeyValueCollector>.fromOpaque(cls!).takeUnretainedValue()
-        if let key {
-            collector.add(String(cString: key), value.map { String(cString: $0) } ?? "")
-        }
-        return .YES
-    }
-}
-
-/// Gathers headers or query arguments during one `MHD_get_connection_values` call.
-final class KeyValueCollector {
-    var values: [String: String] = [:]
-    let lowercaseKeys: Bool
-    let joinRepeats: Bool
-
-    init(lowercaseKeys: Bool, joinRepeats: Bool) {
-        self.lowercaseKeys = lowercaseKeys
-        self.joinRepeats = joinRepeats
-    }
-
-    func add(_ key: String, _ value: String) {
-        let key = lowercaseKeys ? key.lowercased() : key
-        if joinRepeats, let existing = values[key] {
-            values[key] = existing + ", " + value
-        } else {
-            values[key] = value
-        }
-    }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import TaskGateAPI
 import TaskScheduler
 
@@ -16,10 +15,18 @@ enum RequestParsing {
     }
 
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType =
-            contentType.split(separator: ";", maxSplits: 1).first?
-            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        let mediaType = trim(contentType.split(separator: ";", maxSplits: 1).first ?? "")
+        if mediaType.utf8.elementsEqual("application/json".utf8) { return true }
+        let lowered = mediaType.lowercased()
+        return lowered == "application/json" || (lowered.hasPrefix("application/") && lowered.hasSuffix("+json"))
+    }
+
+    /// `text` without leading and trailing spaces, tabs and the characters in `extra`.
+    static func trim(_ text: Substring, _ extra: Set<Character> = []) -> Substring {
+        var text = text
+        while let first = text.first, first == " " || first == "\t" || extra.contains(first) { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" || extra.contains(last) { text.removeLast() }
+        return text
     }
 
     /// The members of a body that must be one JSON object.
@@ -130,10 +137,10 @@ enum RequestParsing {
     /// The `wait` preference of a `Prefer` header (RFC 7240), if any.
     static func preferWait(_ header: String) -> Double? {
         for preference in header.split(separator: ",") {
-            let token = preference.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) ?? ""
+            let token = trim(preference.split(separator: ";").first ?? "")
             let parts = token.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "wait" else { continue }
-            let value = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            let value = trim(parts[1], ["\""])
             if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return seconds }
         }
         return nil
@@ -143,10 +150,10 @@ enum RequestParsing {
     static func etagVersions(_ header: String) -> Set<UInt64>? {
         var versions = Set<UInt64>()
         for item in header.split(separator: ",") {
-            var tag = item.trimmingCharacters(in: .whitespaces)
+            var tag = trim(item)
             if tag == "*" { return nil }
             if tag.hasPrefix("W/") { tag.removeFirst(2) }
-            tag = tag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            tag = trim(tag, ["\""])
             if let version = UInt64(tag) { versions.insert(version) }
         }
         return versions

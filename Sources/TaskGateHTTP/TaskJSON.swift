@@ -8,10 +8,6 @@ enum TaskJSON {
         "\"\(record.version)\""
     }
 
-    static func timestamp(_ time: Timestamp) -> String {
-        RFC3339.format(nanosecondsSinceEpoch: time.nanoseconds)
-    }
-
     /// Writes one task object.
     static func write(_ record: TaskRecord, into writer: inout JSONWriter) {
         writer.beginObject()
@@ -59,26 +55,26 @@ enum TaskJSON {
         for tag in record.tags { writer.string(tag) }
         writer.endArray()
         writer.key("created_at")
-        writer.string(timestamp(record.createdAt))
+        writer.timestamp(nanosecondsSinceEpoch: record.createdAt.nanoseconds)
         writer.key("updated_at")
-        writer.string(timestamp(record.updatedAt))
+        writer.timestamp(nanosecondsSinceEpoch: record.updatedAt.nanoseconds)
         if let startedAt = record.startedAt {
             writer.key("started_at")
-            writer.string(timestamp(startedAt))
+            writer.timestamp(nanosecondsSinceEpoch: startedAt.nanoseconds)
         }
         if let finishedAt = record.finishedAt {
             writer.key("finished_at")
-            writer.string(timestamp(finishedAt))
+            writer.timestamp(nanosecondsSinceEpoch: finishedAt.nanoseconds)
         }
         if let expiresAt = record.expiresAt {
             writer.key("expires_at")
-            writer.string(timestamp(expiresAt))
+            writer.timestamp(nanosecondsSinceEpoch: expiresAt.nanoseconds)
         }
         if let cancel = record.cancel {
             writer.key("cancel")
             writer.beginObject()
             writer.key("requested_at")
-            writer.string(timestamp(cancel.requestedAt))
+            writer.timestamp(nanosecondsSinceEpoch: cancel.requestedAt.nanoseconds)
             writer.key("confirm")
             if let confirm = cancel.confirm { writer.string(confirm.rawValue) } else { writer.null() }
             writer.key("worker_finished")

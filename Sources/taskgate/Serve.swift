@@ -34,6 +34,11 @@ struct Serve: AsyncParsableCommand {
     var maxBody: Int?
 
     @Option(
+        name: .customLong("http-threads"),
+        help: "libmicrohttpd threads; 0 for one event-loop thread (env TASKGATE_HTTP_THREADS; default 0).")
+    var httpThreads: Int?
+
+    @Option(
         name: .customLong("max-wait"),
         help: "Longest wait a request may ask for, seconds (env TASKGATE_MAX_WAIT; default 60).")
     var maxWait: Double?

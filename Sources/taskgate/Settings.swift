@@ -61,6 +61,10 @@ struct Settings {
             server.maxBodyBytes = maxBody
             gateway.maxBodyBytes = maxBody
         }
+        if let threads = try value(serve.httpThreads, "TASKGATE_HTTP_THREADS", { Int($0) }) {
+            guard (0...64).contains(threads) else { throw ValidationError("http-threads must be 0 to 64") }
+            server.threads = threads
+        }
         if let maxWait = try seconds(value(serve.maxWait, "TASKGATE_MAX_WAIT", { Double($0) }), "max-wait") {
             gateway.maxWait = maxWait
         }

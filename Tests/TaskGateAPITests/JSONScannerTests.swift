@@ -113,3 +113,19 @@ import Testing
         #expect(RFC3339.parse("2026-11-25 09:00:00Z") == nil)
     }
 }
+
+@Suite struct JSONWriterNumbersAndTimesTests {
+    @Test(arguments: [Int64(0), 7, -7, 1234567890, Int64.max, Int64.min, -1_000_000])
+    func integersMatchTheirDescription(value: Int64) {
+        var writer = JSONWriter()
+        writer.number(value)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == String(value))
+    }
+
+    @Test(arguments: [Int64(0), 1_767_225_600_123_456_789, -1_000, 951_782_400_000_000_000, 4_102_444_799_999_999_999])
+    func timestampsMatchTheFormatter(nanoseconds: Int64) {
+        var writer = JSONWriter()
+        writer.timestamp(nanosecondsSinceEpoch: nanoseconds)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"" + RFC3339.format(nanosecondsSinceEpoch: nanoseconds) + "\"")
+    }
+}
