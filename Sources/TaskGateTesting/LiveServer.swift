@@ -3,6 +3,10 @@ import TaskGateFunctions
 import TaskGateHTTP
 import TaskScheduler
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A real taskgate server for tests: scheduler, in-process workers and the libmicrohttpd daemon on 127.0.0.1 and
 /// a free port. Call `shutdown()` at the end of the test.
 public final class LiveServer: Sendable {
@@ -21,6 +25,7 @@ public final class LiveServer: Sendable {
         gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in },
         server configureServer: (inout HTTPServer.Configuration) -> Void = { _ in }
     ) throws {
+        Self.raiseOpenFileLimit()
         let logger = Logger(label: "taskgate.test") { _ in SwiftLogNoOpLogHandler() }
         var configuration = SchedulerConfiguration()
         configure(&configuration)
@@ -42,6 +47,14 @@ public final class LiveServer: Sendable {
             server: serverConfiguration, logger: logger)
         let scheduler = scheduler
         timers = Task { try? await scheduler.run() }
+    }
+
+    /// Tests park thousands of connections, each a socket on both ends: allow the hard limit of open files.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// The bound port.

@@ -126,6 +126,8 @@ import Testing
     func timestampsMatchTheFormatter(nanoseconds: Int64) {
         var writer = JSONWriter()
         writer.timestamp(nanosecondsSinceEpoch: nanoseconds)
-        #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"" + RFC3339.format(nanosecondsSinceEpoch: nanoseconds) + "\"")
+        #expect(
+            String(decoding: writer.bytes, as: UTF8.self) == "\"" + RFC3339.format(nanosecondsSinceEpoch: nanoseconds)
+                + "\"")
     }
 }
