@@ -6,6 +6,7 @@
 #   2. One client, sequential POST /tasks with Prefer: wait=5 of echo (wrk -t1 -c1 --latency): p50 and p99.
 #   3. 10,000 parked long-polls: server RSS and thread count (Benchmarks/http/parked.py).
 # Usage: scripts/bench-http.sh [rounds] [seconds per wrk run]
+#   HTTP_THREADS=N runs both servers with an N-thread libmicrohttpd pool (default 0: one event-loop thread each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -34,15 +35,17 @@ rps() { awk '/^Requests\/sec:/ {print $2}'; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-start .build/bench/c.out .build/bench/c-baseline 18090
+threads="${HTTP_THREADS:-0}"
+start .build/bench/c.out .build/bench/c-baseline 18090 "$threads"
 c_url=$started_url
-start .build/bench/tg.out .build/release/taskgate serve --port 0 --workers 2 --queue-limit 10000000
+start .build/bench/tg.out .build/release/taskgate serve --port 0 --workers 2 --queue-limit 10000000 \
+  --http-threads "$threads"
 tg_url=$started_url
 tg_pid=$started_pid
 id=$(curl -s -X POST "$tg_url/tasks" -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
   -d '{"function":"echo","args":{"i":1}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds"
+echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both)"
 : >.build/bench/get-c; : >.build/bench/get-tg; : >.build/bench/post-c; : >.build/bench/post-tg
 for round in $(seq 1 "$rounds"); do
   wrk -t2 -c64 -d"${duration}s" "$c_url/tasks/$id" | rps >>.build/bench/get-c

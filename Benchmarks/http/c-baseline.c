@@ -2,7 +2,7 @@
  * (internal polling thread + epoll + suspend/resume allowed). It answers every request with a fixed small JSON
  * body after reading the request body, so GET and POST measure libmicrohttpd plus the kernel, nothing else.
  * Build: cc -O2 -o c-baseline c-baseline.c $(pkg-config --cflags --libs libmicrohttpd)
- * Run:   ./c-baseline PORT */
+ * Run:   ./c-baseline PORT [THREADS]   (THREADS > 0 adds MHD_OPTION_THREAD_POOL_SIZE, like taskgate --http-threads) */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
 
 int main(int argc, char **argv) {
     unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 8090;
+    unsigned int threads = argc > 2 ? (unsigned int)atoi(argv[2]) : 0;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
     struct MHD_Daemon *daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, port, NULL, NULL, handler, NULL,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)20000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096,
-        MHD_OPTION_END);
+        threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
     if (daemon == NULL) { fprintf(stderr, "cannot listen on %u\n", port); return 1; }
     printf("listening on http://127.0.0.1:%u\n", port);
     fflush(stdout);
