@@ -85,12 +85,21 @@ enum TaskJSON {
     }
 
     /// One task as a response body, with its ETag.
-    static func response(_ status: Int, _ record: TaskRecord, headers: [(name: String, value: String)] = [])
-        -> HTTPResponse
-    {
+    /// One task as JSON bytes.
+    static func encode(_ record: TaskRecord) -> [UInt8] {
         var writer = JSONWriter(capacity: 384 + record.args.count + (record.result?.count ?? 0))
         write(record, into: &writer)
-        return .json(
-            status, writer.bytes, headers: [("ETag", etag(record)), ("Cache-Control", "no-store")] + headers)
+        return writer.bytes
+    }
+
+    /// One task as a response body, with its ETag.
+    static func response(
+        _ status: Int, _ record: TaskRecord, body: [UInt8]? = nil, headers: [(name: String, value: String)] = []
+    ) -> HTTPResponse {
+        var all: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"), ("ETag", etag(record)), ("Cache-Control", "no-store"),
+        ]
+        all.append(contentsOf: headers)
+        return HTTPResponse(status: status, headers: all, body: body ?? encode(record))
     }
 }

@@ -16,7 +16,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Every option can also be set by an environment variable (TASKGATE_HOST, TASKGATE_PORT, \
             TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
-            TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL); a flag wins over the variable.
+            TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS); a flag wins over \
+            the variable.
             """
     )
 
@@ -32,6 +33,13 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .customLong("max-body"), help: "Largest request body in bytes (env TASKGATE_MAX_BODY; default 1048576).")
     var maxBody: Int?
+
+    @Option(
+        name: .customLong("drain-grace"),
+        help:
+            "On SIGTERM, seconds running tasks may take before they are cancelled (env TASKGATE_DRAIN_GRACE; default 30)."
+    )
+    var drainGrace: Double?
 
     @Option(
         name: .customLong("http-threads"),
@@ -68,9 +76,12 @@ struct Serve: AsyncParsableCommand {
         raiseOpenFileLimit()
 
         let scheduler = Scheduler(configuration: settings.scheduler, logger: logger)
+        // The built-in functions are accepted from the first request on, even before the workers' slots start.
+        for name in Builtins.registry.names { scheduler.declareFunction(name) }
+        var poolConfiguration = InProcessWorkerPool.Configuration(slots: settings.workers)
+        poolConfiguration.drainGrace = settings.drainGrace
         let pool = InProcessWorkerPool(
-            scheduler: scheduler, registry: Builtins.registry, configuration: .init(slots: settings.workers),
-            logger: logger)
+            scheduler: scheduler, registry: Builtins.registry, configuration: poolConfiguration, logger: logger)
         let gateway = Gateway(scheduler: scheduler, configuration: settings.gateway, logger: logger)
         let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
         print("listening on http://\(settings.server.host):\(http.server.port)")

@@ -30,6 +30,7 @@ struct Settings {
     var gateway = Gateway.Configuration()
     var scheduler = SchedulerConfiguration()
     var workers = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    var drainGrace: Duration = .seconds(30)
 
     init(_ serve: Serve, environment: ProcessInfoEnvironment) throws {
         func value<T>(_ flag: T?, _ name: String, _ parse: (String) -> T?) throws -> T? {
@@ -60,6 +61,9 @@ struct Settings {
         if let maxBody = try positive(value(serve.maxBody, "TASKGATE_MAX_BODY", { Int($0) }), "max-body") {
             server.maxBodyBytes = maxBody
             gateway.maxBodyBytes = maxBody
+        }
+        if let grace = try seconds(value(serve.drainGrace, "TASKGATE_DRAIN_GRACE", { Double($0) }), "drain-grace") {
+            drainGrace = grace
         }
         if let threads = try value(serve.httpThreads, "TASKGATE_HTTP_THREADS", { Int($0) }) {
             guard (0...64).contains(threads) else { throw ValidationError("http-threads must be 0 to 64") }

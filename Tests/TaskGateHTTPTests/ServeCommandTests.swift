@@ -21,16 +21,19 @@ import Testing
         }
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["serve", "--port", "0", "--workers", "1"]
+        process.arguments = ["serve", "--port", "0", "--workers", "1", "--drain-grace", "0.5"]
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let firstLine = try Self.readLine(stdout.fileHandleForReading)
         let match = try #require(firstLine.wholeMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/))
         let client = TestHTTPClient(baseURL: "http://127.0.0.1:\(match.1)")
 
-        let submitted = try await client.post("/tasks", json: #"{"function":"sleep","args":{"seconds":1}}"#)
+        // Runs far longer than the test: the drain answers the parked poll with `running`, then cancels it after
+        // the grace period.
+        let submitted = try await client.post("/tasks", json: #"{"function":"sleep","args":{"seconds":600}}"#)
         let id = try #require(submitted.json["id"] as? String)
         async let parked = client.request("GET", "/tasks/\(id)?wait=60")
         var spins = 0
