@@ -110,44 +110,9 @@ public struct JSONWriter: Sendable {
     /// Writes a timestamp as an RFC 3339 UTC string with microseconds (`"2026-11-25T09:12:33.123456Z"`).
     public mutating func timestamp(nanosecondsSinceEpoch nanoseconds: Int64) {
         beforeValue()
-        var micros = nanoseconds / 1_000
-        if nanoseconds < 0 && nanoseconds % 1_000 != 0 { micros -= 1 }
-        var (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
-        if fraction < 0 {
-            seconds -= 1
-            fraction += 1_000_000
-        }
-        var (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        if secondOfDay < 0 {
-            days -= 1
-            secondOfDay += 86_400
-        }
-        let (year, month, day) = RFC3339.civil(fromDays: days)
-        func put(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            for _ in 0..<width {
-                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
         bytes.append(UInt8(ascii: "\""))
-        put(year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        put(month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        put(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        put(secondOfDay / 3600, 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay % 3600 / 60, 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay % 60, 2)
-        bytes.append(UInt8(ascii: "."))
-        put(fraction, 6)
-        bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
+        RFC3339.append(nanosecondsSinceEpoch: nanoseconds, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Writes a finite floating-point value (non-finite values become `null`).

@@ -2,7 +2,17 @@
 public enum RFC3339 {
     /// Formats nanoseconds since the Unix epoch.
     public static func format(nanosecondsSinceEpoch: Int64) -> String {
-        let micros = nanosecondsSinceEpoch.quotientAndRemainder(dividingBy: 1_000).quotient
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        append(nanosecondsSinceEpoch: nanosecondsSinceEpoch, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the 27 characters of the timestamp (no quotes) to `bytes`; sub-microsecond digits are dropped
+    /// (rounding towards the past).
+    public static func append(nanosecondsSinceEpoch nanoseconds: Int64, to bytes: inout [UInt8]) {
+        var micros = nanoseconds / 1_000
+        if nanoseconds < 0 && nanoseconds % 1_000 != 0 { micros -= 1 }
         var (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
         if fraction < 0 {
             seconds -= 1
@@ -14,28 +24,30 @@ public enum RFC3339 {
             secondOfDay += 86_400
         }
         let (year, month, day) = civil(fromDays: days)
-        var text = ""
-        text.reserveCapacity(27)
-        func pad(_ value: Int64, _ width: Int) {
-            let digits = String(value)
-            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-            text += digits
+        func put(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            for _ in 0..<width {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        pad(year, 4)
-        text += "-"
-        pad(month, 2)
-        text += "-"
-        pad(day, 2)
-        text += "T"
-        pad(secondOfDay / 3600, 2)
-        text += ":"
-        pad(secondOfDay % 3600 / 60, 2)
-        text += ":"
-        pad(secondOfDay % 60, 2)
-        text += "."
-        pad(fraction, 6)
-        text += "Z"
-        return text
+        put(year, 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay % 3600 / 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        put(fraction, 6)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// Parses what `format` writes (and fractions of any length, or none); `nil` for anything else.
