@@ -125,6 +125,16 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// Writes an object of integer members.
+    public mutating func fields(_ members: [(String, Int)]) {
+        beginObject()
+        for (name, value) in members {
+            key(name)
+            number(value)
+        }
+        endObject()
+    }
+
     /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) {
         beforeValue()

@@ -6,56 +6,36 @@ extension Gateway {
     func health(_ endpoint: String) -> HTTPResponse {
         var writer = JSONWriter()
         writer.beginObject()
+        var status = 200
         switch endpoint {
         case "healthz":
             writer.key("status")
             writer.string("ok")
-            writer.endObject()
-            return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
         case "readyz":
             let ready = !draining.load(ordering: .relaxed)
+            status = ready ? 200 : 503
             writer.key("status")
             writer.string(ready ? "ready" : "draining")
-            writer.endObject()
-            return .json(ready ? 200 : 503, writer.bytes, headers: [("Cache-Control", "no-store")])
         default:
             let stats = scheduler.stats
-            writer.key("tasks")
-            writer.beginObject()
-            for state in TaskState.allCases {
-                writer.key(state.rawValue)
-                writer.number(stats.tasksByState[state] ?? 0)
-            }
-            writer.endObject()
-            writer.key("queued")
-            writer.number(stats.queued)
-            writer.key("queue_limit")
-            writer.number(stats.queueLimit)
-            writer.key("workers")
-            writer.number(stats.workers)
-            writer.key("capacity")
-            writer.number(stats.capacity)
-            writer.key("load")
-            writer.number(stats.load)
-            writer.key("waiters")
-            writer.number(stats.waiters)
-            writer.key("parked_requests")
-            writer.number(parked)
-            writer.key("tombstones")
-            writer.number(stats.tombstones)
-            writer.key("totals")
-            writer.beginObject()
             let counters = stats.counters
+            writer.key("tasks")
+            writer.fields(TaskState.allCases.map { ($0.rawValue, stats.tasksByState[$0] ?? 0) })
             for (name, value) in [
-                ("submitted", counters.submitted), ("succeeded", counters.succeeded), ("failed", counters.failed),
-                ("canceled", counters.canceled), ("requeued", counters.requeued), ("evicted", counters.evicted),
+                ("queued", stats.queued), ("queue_limit", stats.queueLimit), ("workers", stats.workers),
+                ("capacity", stats.capacity), ("load", stats.load), ("waiters", stats.waiters),
+                ("parked_requests", parked), ("tombstones", stats.tombstones),
             ] {
                 writer.key(name)
                 writer.number(value)
             }
-            writer.endObject()
-            writer.endObject()
-            return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
+            writer.key("totals")
+            writer.fields([
+                ("submitted", counters.submitted), ("succeeded", counters.succeeded), ("failed", counters.failed),
+                ("canceled", counters.canceled), ("requeued", counters.requeued), ("evicted", counters.evicted),
+            ])
         }
+        writer.endObject()
+        return .json(status, writer.bytes, headers: [("Cache-Control", "no-store")])
     }
 }
