@@ -3,8 +3,11 @@
 public struct JSONWriter: Sendable {
     /// The JSON written so far.
     public private(set) var bytes: [UInt8] = []
-    /// Per open container: whether it has an element yet.
-    private var hasElement: [Bool] = []
+    /// Open containers (at most 64 deep; the writer's users nest a few levels).
+    private var depth = 0
+    /// Bit `d` is set once the container at depth `d + 1` has an element: a bit set instead of a stack, so
+    /// writing allocates nothing but `bytes`.
+    private var filled: UInt64 = 0
     /// True between a key and its value.
     private var afterKey = false
 
@@ -13,46 +16,49 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    private mutating func markElement() {
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        if filled & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+        filled |= bit
+    }
+
     private mutating func beforeValue() {
         if afterKey {
             afterKey = false
-        } else if let last = hasElement.last {
-            if last { bytes.append(UInt8(ascii: ",")) }
-            hasElement[hasElement.count - 1] = true
+        } else if depth > 0 {
+            markElement()
         }
     }
 
     private mutating func beforeKey() {
-        if hasElement[hasElement.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        hasElement[hasElement.count - 1] = true
+        markElement()
         afterKey = true
     }
 
-    /// Opens an object.
-    public mutating func beginObject() {
+    private mutating func open(_ bracket: UInt8) {
         beforeValue()
-        bytes.append(UInt8(ascii: "{"))
-        hasElement.append(false)
+        bytes.append(bracket)
+        precondition(depth < 64, "JSONWriter nests at most 64 containers")
+        depth += 1
+        filled &= ~(1 << UInt64(depth - 1))
     }
+
+    private mutating func close(_ bracket: UInt8) {
+        depth -= 1
+        bytes.append(bracket)
+    }
+
+    /// Opens an object.
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
 
     /// Closes the innermost object.
-    public mutating func endObject() {
-        hasElement.removeLast()
-        bytes.append(UInt8(ascii: "}"))
-    }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
 
     /// Opens an array.
-    public mutating func beginArray() {
-        beforeValue()
-        bytes.append(UInt8(ascii: "["))
-        hasElement.append(false)
-    }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
 
     /// Closes the innermost array.
-    public mutating func endArray() {
-        hasElement.removeLast()
-        bytes.append(UInt8(ascii: "]"))
-    }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// Writes an object key; the next write is its value.
     public mutating func key(_ key: StaticString) {

@@ -56,35 +56,34 @@ public final class Gateway: Sendable {
     }
 
     private func route(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let path = request.path
         let method = request.method
-        switch (segments.first, segments.count) {
-        case ("tasks", 1):
+        switch path {
+        case "/tasks":
             switch method {
             case "POST": return try submit(request)
             case "GET": return try list(request)
             default: throw .methodNotAllowed(method, allowed: ["GET", "POST"])
             }
-        case ("tasks", 2) where segments.last == "batch":
+        case "/tasks/batch":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
             return try submitBatch(request)
-        case ("tasks", 2) where segments.last == "wait":
+        case "/tasks/wait":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
             return try waitMany(request)
-        case ("tasks", 2):
-            let raw = String(segments.last!)
+        case "/stats", "/healthz", "/readyz":
+            guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
+            return .respond(health(String(path.dropFirst())))
+        default:
+            // `/tasks/{id}`: one more segment, not empty.
+            guard path.hasPrefix("/tasks/"), path.utf8.count > 7, !path.utf8.dropFirst(7).contains(UInt8(ascii: "/"))
+            else { throw .routeNotFound(path) }
+            let raw = String(path.utf8.dropFirst(7))!
             switch method {
             case "GET": return try get(request, id: raw)
             case "DELETE": return try cancel(request, id: raw)
             default: throw .methodNotAllowed(method, allowed: ["DELETE", "GET"])
             }
-        case ("stats", 1), ("healthz", 1), ("readyz", 1):
-            guard method == "GET" else {
-                throw .methodNotAllowed(method, allowed: ["GET"])
-            }
-            return .respond(health(String(segments.first!)))
-        default:
-            throw .routeNotFound(request.path)
         }
     }
 
