@@ -30,9 +30,6 @@ extension SchedulerCore {
         }
     }
 
-    /// The earliest pending deadline (for a timer loop that sleeps until it).
-    public var nextDeadline: Timestamp? { timers.min?.at }
-
     /// Fires everything due at `now`: waiter deadlines, execution deadlines (`timeout`), worker leases, result
     /// retention and tombstone expiry.
     public mutating func tick(now: Timestamp, effects: inout Effects) {

@@ -103,11 +103,6 @@ extension SchedulerCore {
         return requests
     }
 
-    /// Whether a worker has assignments waiting to be handed over.
-    public func hasAssignments(worker workerID: WorkerID) -> Bool {
-        !(workers[workerID]?.outbox.isEmpty ?? true)
-    }
-
     /// Whether a worker has assignments or cancel requests waiting.
     public func hasMail(worker workerID: WorkerID) -> Bool {
         workers[workerID]?.hasMail ?? false
