@@ -11,11 +11,14 @@ public final class GatewayService: Service, Sendable {
     public let server: HTTPServer
     let logger: Logger
 
-    /// Binds the daemon (throws if it cannot listen) in front of `gateway`.
+    /// Binds the daemon (throws if it cannot listen) in front of `gateway`; the daemon drops bodies above the
+    /// gateway's `maxBodyBytes`.
     public init(gateway: Gateway, server configuration: HTTPServer.Configuration, logger: Logger) throws {
         self.gateway = gateway
         self.logger = logger
-        self.server = try HTTPServer(configuration: configuration, logger: logger) { request in
+        var configuration = configuration
+        configuration.maxBodyBytes = gateway.configuration.maxBodyBytes
+        self.server = try HTTPServer(configuration: configuration) { request in
             gateway.handle(request)
         }
     }

@@ -1,5 +1,4 @@
 import CMicroHTTPD
-import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -15,7 +14,8 @@ public final class HTTPServer: Sendable {
         public var host = "127.0.0.1"
         /// The port; 0 picks a free one (read it back from `port`).
         public var port = 8080
-        /// Bodies larger than this are answered 413.
+        /// Bodies larger than this are dropped (and flagged on the request); `GatewayService` sets it from the
+        /// gateway's limit.
         public var maxBodyBytes = 1 << 20
         /// Open connections at most, parked ones included.
         public var connectionLimit = 20_000
@@ -37,7 +37,6 @@ public final class HTTPServer: Sendable {
     /// The handler every request goes to, on a libmicrohttpd thread; it must not block.
     let handler: @Sendable (HTTPRequest) -> HandlerResult
     let configuration: Configuration
-    let logger: Logger
     /// The daemon pointer; set once in `init`, cleared once in `stop()`.
     private let daemon: Mutex<UnsafeSendablePointer?>
     private let boundPort = Atomic<Int>(0)
@@ -48,11 +47,10 @@ public final class HTTPServer: Sendable {
 
     /// Binds and starts serving.
     public init(
-        configuration: Configuration, logger: Logger, handler: @escaping @Sendable (HTTPRequest) -> HandlerResult
+        configuration: Configuration, handler: @escaping @Sendable (HTTPRequest) -> HandlerResult
     ) throws {
         self.configuration = configuration
         self.handler = handler
-        self.logger = logger
         self.daemon = Mutex(nil)
         var options: [MHD_OptionItem] = [
             MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),

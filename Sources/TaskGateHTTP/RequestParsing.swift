@@ -8,7 +8,7 @@ enum RequestParsing {
         if request.bodyTooLarge { throw .payloadTooLarge(maxBytes) }
         let contentType = request.header("content-type")
         guard let contentType, isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
-        guard String(validating: request.body, as: UTF8.self) != nil else {
+        guard (try? UTF8Span(validating: request.body.span)) != nil else {
             throw .malformedJSON("the body is not valid UTF-8")
         }
         return request.body

@@ -40,7 +40,6 @@ public final class LiveServer: Sendable {
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.host = "127.0.0.1"
         serverConfiguration.port = 0
-        serverConfiguration.maxBodyBytes = gatewayConfiguration.maxBodyBytes
         configureServer(&serverConfiguration)
         service = try GatewayService(
             gateway: Gateway(scheduler: scheduler, configuration: gatewayConfiguration, logger: logger),

@@ -3,14 +3,7 @@ extension Scheduler {
     /// unknown or expired task answers at once, and cancelling the calling Swift task releases the wait with the
     /// current state.
     public func wait(for condition: WaitCondition, timeout: Duration) async -> WaitResult {
-        let (id, ready) = state.withLock { state -> (WaiterID, WaitResult?) in
-            let now = clock.now()
-            let id = state.core.reserveWaiterID()
-            switch state.core.addWaiter(id, condition, deadline: now + timeout, now: now) {
-            case .ready(let result): return (id, result)
-            case .parked: return (id, nil)
-            }
-        }
+        let (id, ready) = register(condition, timeout: timeout, resumer: nil)
         if let ready { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WaitResult, Never>) in
@@ -38,17 +31,24 @@ extension Scheduler {
     public func wait(
         for condition: WaitCondition, timeout: Duration, then callback: @escaping @Sendable (WaitResult) -> Void
     ) {
-        let ready = state.withLock { state -> WaitResult? in
+        if let ready = register(condition, timeout: timeout, resumer: .callback(callback)).ready { callback(ready) }
+    }
+
+    /// Parks a waiter (with `resumer` when it is known already), or returns the answer when it is ready.
+    private func register(_ condition: WaitCondition, timeout: Duration, resumer: Resumer?) -> (
+        id: WaiterID, ready: WaitResult?
+    ) {
+        state.withLock { state in
             let now = clock.now()
             let id = state.core.reserveWaiterID()
             switch state.core.addWaiter(id, condition, deadline: now + timeout, now: now) {
-            case .ready(let result): return result
+            case .ready(let result):
+                return (id, result)
             case .parked:
-                state.continuations[id] = .callback(callback)
-                return nil
+                if let resumer { state.continuations[id] = resumer }
+                return (id, nil)
             }
         }
-        if let ready { callback(ready) }
     }
 
     /// Waits for a task to finish; returns its record then, or at the timeout whatever its state.

@@ -59,7 +59,6 @@ struct Settings {
             self.workers = workers
         }
         if let maxBody = try positive(value(serve.maxBody, "TASKGATE_MAX_BODY", { Int($0) }), "max-body") {
-            server.maxBodyBytes = maxBody
             gateway.maxBodyBytes = maxBody
         }
         if let grace = try seconds(value(serve.drainGrace, "TASKGATE_DRAIN_GRACE", { Double($0) }), "drain-grace") {

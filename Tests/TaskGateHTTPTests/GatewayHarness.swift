@@ -62,11 +62,7 @@ struct GatewayHarness {
 
     /// Waits (without sleeping) until `count` requests are parked.
     func parked(_ count: Int) async {
-        var spins = 0
-        while gateway.parked < count && spins < 1_000_000 {
-            spins += 1
-            await Task.yield()
-        }
+        await yield(until: gateway.parked >= count)
         #expect(gateway.parked >= count)
     }
 
@@ -83,4 +79,13 @@ extension HTTPResponse {
     }
 
     var task: [String: Any] { object["task"] as? [String: Any] ?? [:] }
+}
+
+/// Yields (never sleeps) until `condition` holds, at most `limit` times.
+func yield(until condition: @autoclosure () -> Bool, limit: Int = 2_000_000) async {
+    var spins = 0
+    while !condition() && spins < limit {
+        spins += 1
+        await Task.yield()
+    }
 }

@@ -94,11 +94,7 @@ import Testing
             for _ in 0..<1000 {
                 group.addTask { try await client.request("GET", "/tasks/\(id)?wait=60") }
             }
-            var spins = 0
-            while server.gateway.parked < 1000 && spins < 2_000_000 {
-                spins += 1
-                await Task.yield()
-            }
+            await yield(until: server.gateway.parked >= 1000)
             #expect(server.gateway.parked == 1000)
             #expect(server.service.server.parked == 1000)
             let serverThreads = Self.threadCount()
@@ -124,11 +120,7 @@ import Testing
             try await client.post("/tasks", json: #"{"function":"gate","args":"gone"}"#).json["id"] as? String)
         let baseline = server.gateway.parked
         for _ in 0..<20 { try Self.sendAndHangUp(port: server.port, path: "/tasks/\(id)?wait=2") }
-        var spins = 0
-        while server.gateway.parked < baseline + 20 && spins < 2_000_000 {
-            spins += 1
-            await Task.yield()
-        }
+        await yield(until: server.gateway.parked >= baseline + 20)
         #expect(server.gateway.parked == baseline + 20)
         // A live poll with a later deadline returns after every dead one has been released.
         _ = try await client.request("GET", "/tasks/\(id)?wait=3")
