@@ -13,6 +13,12 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 
 /// Wraps MHD_start_daemon: listens on `addr` (an IPv4 or IPv6 socket address; the caller keeps it alive for the
@@ -51,6 +57,53 @@ static inline unsigned int cmhd_connection_count(struct MHD_Daemon *daemon)
 {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return info ? info->num_connections : 0;
+}
+
+/// For a daemon started without an internal thread (external event loop, MHD_USE_EPOLL): creates the loop's epoll
+/// set holding libmicrohttpd's own epoll fd (MHD_DAEMON_INFO_EPOLL_FD, readable whenever MHD has work: a ready
+/// socket, a resumed connection) and `wake_fd`, an eventfd the owner signals to stop the loop. Returns the new epoll
+/// fd, which the caller owns and closes, or -1.
+static inline int cmhd_loop_create(struct MHD_Daemon *daemon, int wake_fd)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (info == NULL) return -1;
+    int loop_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop_fd < 0) return -1;
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    event.events = EPOLLIN;
+    event.data.fd = info->epoll_fd;
+    if (epoll_ctl(loop_fd, EPOLL_CTL_ADD, info->epoll_fd, &event) != 0) { close(loop_fd); return -1; }
+    event.data.fd = wake_fd;
+    if (epoll_ctl(loop_fd, EPOLL_CTL_ADD, wake_fd, &event) != 0) { close(loop_fd); return -1; }
+    return loop_fd;
+}
+
+/// Names the calling thread (prctl PR_SET_NAME, at most 15 characters), as top and perf show it.
+static inline void cmhd_name_thread(const char *name)
+{
+    (void)prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
+/// Blocks until libmicrohttpd has work or its next connection timeout is due (MHD_get_timeout), or `wake_fd` is
+/// signalled. Returns 1 when `wake_fd` was signalled (its counter is consumed), 0 otherwise; the caller then runs
+/// MHD_run.
+static inline int cmhd_loop_wait(struct MHD_Daemon *daemon, int loop_fd, int wake_fd)
+{
+    MHD_UNSIGNED_LONG_LONG timeout_ms = 0;
+    int timeout = -1;
+    if (MHD_get_timeout(daemon, &timeout_ms) == MHD_YES) timeout = timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    struct epoll_event events[2];
+    int count = epoll_wait(loop_fd, events, 2, timeout);
+    int woken = 0;
+    for (int i = 0; i < count; i++) {
+        if (events[i].data.fd == wake_fd) {
+            eventfd_t value;
+            (void)eventfd_read(wake_fd, &value);
+            woken = 1;
+        }
+    }
+    return woken;
 }
 
 #endif

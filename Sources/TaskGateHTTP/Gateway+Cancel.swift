@@ -15,9 +15,11 @@ extension Gateway {
             return .respond(Self.render(.notFound(id), raw: raw, headers: headers))
         }
         guard wait > .zero else { return .respond(Self.render(.stillCanceling(record), raw: raw, headers: headers)) }
-        return try park(.changed(id, after: record.version), timeout: wait) { result in
+        // The cancel is requested: when too many requests are parked, answer 202 (still canceling), not 503.
+        let parked = parkIfRoom(.changed(id, after: record.version), timeout: wait) { result in
             Self.render(CancelOutcome(settled: result.lookup!), raw: raw, headers: headers)
         }
+        return parked ?? .respond(Self.render(.stillCanceling(record), raw: raw, headers: []))
     }
 
     static func render(_ outcome: CancelOutcome, raw: String, headers: [(name: String, value: String)]) -> HTTPResponse

@@ -3,17 +3,21 @@ import TaskScheduler
 
 extension Gateway {
     /// `POST /tasks`: 202 + Location; with `Prefer: wait=N`, 200 once finished within N seconds.
-    func submit(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
+    func submit(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let members = try RequestParsing.object(body)
         let submit = try RequestParsing.submitRequest(
             body, members, pointer: "", idempotencyKey: request.header("idempotency-key"))
+        // Everything that can be refused is checked before the task is accepted.
+        let wait = try RequestParsing.wait(request, max: configuration.maxWait)
         let outcome: SubmitOutcome
+        var work = Scheduler.PendingWork()
         do {
-            outcome = try scheduler.submit(submit)
+            outcome = try scheduler.submit(submit, deferringInto: &work)
         } catch {
             throw Problem(error)
         }
+        if !work.isEmpty { deferred.add(work.run) }
         var headers: [(name: String, value: String)] = []
         let record: TaskRecord
         switch outcome {
@@ -26,19 +30,25 @@ extension Gateway {
             throw .taskExpired(id)
         }
         headers.append(("Location", "/tasks/\(record.id)"))
-        let wait = try RequestParsing.wait(request, max: configuration.maxWait)
-        if let wait { headers.append(("Preference-Applied", "wait=\(RequestParsing.seconds(wait))")) }
-        guard let wait, wait > .zero, !record.done else {
-            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: headers))
+        let answerNow = TaskJSON.response(record.done ? 200 : 202, record, headers: headers)
+        guard let wait else { return .respond(answerNow) }
+        var waitHeaders = headers
+        waitHeaders.append(("Preference-Applied", "wait=\(RequestParsing.seconds(wait))"))
+        guard wait > .zero, !record.done else {
+            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: waitHeaders))
         }
-        return try park(.terminal(record.id), timeout: wait) { [headers] result in
-            guard let current = result.lookup?.record else { return TaskJSON.response(202, record, headers: headers) }
-            return TaskJSON.response(current.done ? 200 : 202, current, headers: headers)
+        // The task is accepted: when too many requests are parked, answer 202 now (no wait applied), not 503.
+        let parked = parkIfRoom(.terminal(record.id), timeout: wait) { [waitHeaders] result in
+            guard let current = result.lookup?.record else {
+                return TaskJSON.response(202, record, headers: waitHeaders)
+            }
+            return TaskJSON.response(current.done ? 200 : 202, current, headers: waitHeaders)
         }
+        return parked ?? .respond(answerNow)
     }
 
     /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order.
-    func submitBatch(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
+    func submitBatch(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let elements: [(range: Range<Int>, kind: JSONKind)]?
         do {
@@ -58,11 +68,13 @@ extension Gateway {
             requests.append(try RequestParsing.submitRequest(slice, members, pointer: "/\(index)", idempotencyKey: nil))
         }
         let outcomes: [SubmitOutcome]
+        var work = Scheduler.PendingWork()
         do {
-            outcomes = try scheduler.submitBatch(requests)
+            outcomes = try scheduler.submitBatch(requests, deferringInto: &work)
         } catch {
             throw Problem(error)
         }
+        if !work.isEmpty { deferred.add(work.run) }
         var writer = JSONWriter(capacity: 256 * outcomes.count)
         writer.beginObject()
         writer.key("tasks")

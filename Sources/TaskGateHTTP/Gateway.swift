@@ -46,28 +46,37 @@ public final class Gateway: Sendable {
         scheduler.drain()
     }
 
-    /// Answers one request (on the caller's thread; never blocks).
+    /// Answers one request (on the caller's thread; never blocks) and runs the wake-ups it causes at once.
     public func handle(_ request: HTTPRequest) -> HandlerResult {
+        var deferred = DeferredWork()
+        defer { deferred.run() }
+        return handle(request, deferring: &deferred)
+    }
+
+    /// Answers one request (on the caller's thread; never blocks), leaving the worker wake-ups it causes in
+    /// `deferred` for the caller to run after the answer (the HTTP server runs them once per event-loop iteration).
+    public func handle(_ request: HTTPRequest, deferring deferred: inout DeferredWork) -> HandlerResult {
         do {
-            return try route(request)
+            return try route(request, deferring: &deferred)
         } catch {
             return .respond(error.response(instance: request.path))
         }
     }
 
-    private func route(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
+    private func route(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult
+    {
         let path = request.path
         let method = request.method
         switch path {
         case "/tasks":
             switch method {
-            case "POST": return try submit(request)
+            case "POST": return try submit(request, deferring: &deferred)
             case "GET": return try list(request)
             default: throw .methodNotAllowed(method, allowed: ["GET", "POST"])
             }
         case "/tasks/batch":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
-            return try submitBatch(request)
+            return try submitBatch(request, deferring: &deferred)
         case "/tasks/wait":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
             return try waitMany(request)
@@ -93,11 +102,24 @@ public final class Gateway: Sendable {
         _ condition: WaitCondition, timeout: Duration,
         render: @escaping @Sendable (WaitResult) -> HTTPResponse
     ) throws(Problem) -> HandlerResult {
+        guard let parked = parkIfRoom(condition, timeout: timeout, render: render) else {
+            throw .tooManyWaiters(configuration.maxParked)
+        }
+        return parked
+    }
+
+    /// Like `park`, but returns nil instead of refusing when too many requests are parked — for requests whose
+    /// action already took effect (a task was accepted, a cancel requested), which must then answer without
+    /// waiting rather than with an error that hides the effect.
+    func parkIfRoom(
+        _ condition: WaitCondition, timeout: Duration,
+        render: @escaping @Sendable (WaitResult) -> HTTPResponse
+    ) -> HandlerResult? {
         let limit = configuration.maxParked
         let count = parkedCount.wrappingAdd(1, ordering: .relaxed).newValue
         guard count <= limit else {
             parkedCount.subtract(1, ordering: .relaxed)
-            throw .tooManyWaiters(limit)
+            return nil
         }
         let timeout = draining.load(ordering: .relaxed) ? .zero : timeout
         return .deferred { [self] responder in

@@ -18,8 +18,8 @@ public final class GatewayService: Service, Sendable {
         self.logger = logger
         var configuration = configuration
         configuration.maxBodyBytes = gateway.configuration.maxBodyBytes
-        self.server = try HTTPServer(configuration: configuration) { request in
-            gateway.handle(request)
+        self.server = try HTTPServer(configuration: configuration) { request, deferred in
+            gateway.handle(request, deferring: &deferred)
         }
     }
 

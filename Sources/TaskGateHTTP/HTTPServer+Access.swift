@@ -36,12 +36,25 @@ extension HTTPServer {
             guard let response = responder.takeResponse() else { return .NO }
             return queue(connection, response)
         }
-        switch handler(state.request) {
+        if let eventLoop {
+            // On the loop thread: the deferred work runs after the whole batch.
+            return dispatch(connection, state, handler(state.request, &eventLoop.deferred))
+        }
+        var deferred = DeferredWork()
+        defer { deferred.run() }
+        return dispatch(connection, state, handler(state.request, &deferred))
+    }
+
+    /// Answers now, or parks the connection until the responder completes.
+    private func dispatch(_ connection: OpaquePointer, _ state: ConnectionContext, _ result: HandlerResult)
+        -> MHD_Result
+    {
+        switch result {
         case .respond(let response):
             return queue(connection, response)
         case .deferred(let start):
             parkedCount.add(1, ordering: .relaxed)
-            let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection))) {
+            let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection), eventLoop)) {
                 [self] in self.parkedCount.subtract(1, ordering: .relaxed)
             }
             state.responder = responder

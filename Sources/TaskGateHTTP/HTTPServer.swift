@@ -21,7 +21,8 @@ public final class HTTPServer: Sendable {
         public var connectionLimit = 20_000
         /// Idle connections are closed after this many seconds (parked ones never are).
         public var connectionTimeoutSeconds = 90
-        /// libmicrohttpd worker threads; 0 for one event-loop thread.
+        /// libmicrohttpd's own polling threads; 0 for one event-loop thread run by taskgate, which batches the
+        /// deferred work of each iteration.
         public var threads = 0
 
         /// The defaults.
@@ -34,8 +35,11 @@ public final class HTTPServer: Sendable {
         public var description: String
     }
 
-    /// The handler every request goes to, on a libmicrohttpd thread; it must not block.
-    let handler: @Sendable (HTTPRequest) -> HandlerResult
+    /// The handler every request goes to, on a libmicrohttpd thread; it must not block. What it leaves in its
+    /// `DeferredWork` runs after its answer is queued (with the event loop, after the whole batch).
+    let handler: @Sendable (HTTPRequest, inout DeferredWork) -> HandlerResult
+    /// The loop thread when libmicrohttpd runs without its own threads (`threads == 0`).
+    let eventLoop: EventLoop?
     let configuration: Configuration
     /// The daemon pointer; set once in `init`, cleared once in `stop()`.
     private let daemon: Mutex<UnsafeSendablePointer?>
@@ -47,11 +51,12 @@ public final class HTTPServer: Sendable {
 
     /// Binds and starts serving.
     public init(
-        configuration: Configuration, handler: @escaping @Sendable (HTTPRequest) -> HandlerResult
+        configuration: Configuration, handler: @escaping @Sendable (HTTPRequest, inout DeferredWork) -> HandlerResult
     ) throws {
         self.configuration = configuration
         self.handler = handler
         self.daemon = Mutex(nil)
+        self.eventLoop = configuration.threads > 0 ? nil : try EventLoop()
         var options: [MHD_OptionItem] = [
             MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds, ptr_value: nil),
@@ -61,9 +66,9 @@ public final class HTTPServer: Sendable {
             options.append(MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil))
         }
         options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
-        var flags =
-            MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
-            | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        // With threads, libmicrohttpd polls in its own pool; without, it runs on `eventLoop`'s thread.
+        var flags = MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        if configuration.threads > 0 { flags |= MHD_USE_INTERNAL_POLLING_THREAD.rawValue }
         let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
         var address4 = sockaddr_in()
         var address6 = sockaddr_in6()
@@ -94,6 +99,12 @@ public final class HTTPServer: Sendable {
         }
         boundPort.store(Int(cmhd_bound_port(started)), ordering: .relaxed)
         daemon.withLock { $0 = UnsafeSendablePointer(pointer: started) }
+        do {
+            try eventLoop?.start(daemon: started)
+        } catch {
+            stop()
+            throw error
+        }
     }
 
     deinit {
@@ -117,6 +128,7 @@ public final class HTTPServer: Sendable {
                 return state
             })
         else { return }
+        eventLoop?.stop()
         MHD_stop_daemon(daemon.pointer)
     }
 }

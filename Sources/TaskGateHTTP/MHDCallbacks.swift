@@ -18,4 +18,13 @@ enum MHDCallbacks {
         Unmanaged<ConnectionContext>.fromOpaque(raw).release()
         conCls.pointee = nil
     }
+
+    /// The event-loop thread's start routine (`pthread_create`): `argument` is the `EventLoop`, retained for the
+    /// thread by its creator and released here when the loop ends.
+    static let eventLoop: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { argument in
+        let loop = Unmanaged<EventLoop>.fromOpaque(argument!)
+        loop.takeUnretainedValue().run()
+        loop.release()
+        return nil
+    }
 }

@@ -8,8 +8,9 @@ import Synchronization
 /// `markSuspended` resumes at once. The resumed connection is then answered on libmicrohttpd's thread.
 public final class Responder: Sendable {
     enum Sink: Sendable {
-        /// A suspended libmicrohttpd connection; only ever passed to `MHD_resume_connection` (thread-safe).
-        case connection(UnsafeSendablePointer)
+        /// A suspended libmicrohttpd connection; only ever passed to `MHD_resume_connection` (thread-safe). With
+        /// an event loop (no libmicrohttpd threads), the loop is woken after the resume.
+        case connection(UnsafeSendablePointer, EventLoop?)
         /// An in-memory caller (tests, the in-memory router client).
         case callback(@Sendable (HTTPResponse) -> Void)
     }
@@ -46,8 +47,8 @@ public final class Responder: Sendable {
         guard let mustResume else { return false }
         onComplete()
         switch sink {
-        case .connection(let connection):
-            if mustResume { MHD_resume_connection(connection.pointer) }
+        case .connection(let connection, let eventLoop):
+            if mustResume { Self.resume(connection, eventLoop) }
         case .callback(let callback):
             callback(response)
         }
@@ -61,7 +62,12 @@ public final class Responder: Sendable {
             state.suspended = true
             return false
         }
-        if alreadyDone, case .connection(let connection) = sink { MHD_resume_connection(connection.pointer) }
+        if alreadyDone, case .connection(let connection, let eventLoop) = sink { Self.resume(connection, eventLoop) }
+    }
+
+    private static func resume(_ connection: UnsafeSendablePointer, _ eventLoop: EventLoop?) {
+        MHD_resume_connection(connection.pointer)
+        eventLoop?.wake()
     }
 
     /// The stored response, once completed (read on the resumed libmicrohttpd call).

@@ -7,11 +7,34 @@ extension Scheduler {
         }
     }
 
+    /// Accepts one task like `submit(_:)`, but leaves the wake-ups it causes in `work` for the caller to run (an
+    /// event loop runs them once per batch of requests instead of once per request).
+    public func submit(
+        _ request: SubmitRequest, deferringInto work: inout PendingWork
+    ) throws(SchedulerError) -> SubmitOutcome {
+        let (outcome, pending) = try performDeferred { (core, now, effects) throws(SchedulerError) in
+            try core.submit(request, now: now, effects: &effects)
+        }
+        work.append(pending)
+        return outcome
+    }
+
     /// Accepts a batch, all or nothing.
     public func submitBatch(_ requests: [SubmitRequest]) throws(SchedulerError) -> [SubmitOutcome] {
-        try perform { (core, now, effects) throws(SchedulerError) in
+        var work = PendingWork()
+        defer { work.run() }
+        return try submitBatch(requests, deferringInto: &work)
+    }
+
+    /// Accepts a batch like `submitBatch(_:)`, leaving the wake-ups in `work` for the caller to run.
+    public func submitBatch(
+        _ requests: [SubmitRequest], deferringInto work: inout PendingWork
+    ) throws(SchedulerError) -> [SubmitOutcome] {
+        let (outcomes, pending) = try performDeferred { (core, now, effects) throws(SchedulerError) in
             try core.submitBatch(requests, now: now, effects: &effects)
         }
+        work.append(pending)
+        return outcomes
     }
 
     /// The current record of a task, or why there is none.

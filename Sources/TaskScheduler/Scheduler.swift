@@ -50,6 +50,23 @@ public final class Scheduler: Sendable {
         var resumes: [(Resumer, WaitResult)] = []
         var signals: [(@Sendable (Bool) -> Void, Bool)] = []
 
+        /// Nothing to do.
+        public init() {}
+
+        /// Whether there is nothing to run.
+        public var isEmpty: Bool { resumes.isEmpty && signals.isEmpty }
+
+        /// Adds `other`'s work after this one's.
+        public mutating func append(_ other: PendingWork) {
+            if other.isEmpty { return }
+            if isEmpty {
+                self = other
+                return
+            }
+            resumes.append(contentsOf: other.resumes)
+            signals.append(contentsOf: other.signals)
+        }
+
         /// Resumes the waiters and signals the workers.
         public func run() {
             for (resumer, result) in resumes { resumer.resume(result) }

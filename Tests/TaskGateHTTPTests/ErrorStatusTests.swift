@@ -94,19 +94,50 @@ import Testing
     }
 
     @Test func tooManyParkedRequestsIs503() async throws {
-        let h = try GatewayHarness { _ in
-        } gateway: {
-            $0.maxParked = 1
-        }
+        let h = try GatewayHarness(maxParked: 1)
         let id = try await h.submit()
-        async let parked = h.send("GET", "/tasks/\(id)", query: ["wait": "10"])
-        await h.parked(1)
+        let parked = await h.parkWait(on: id)
         let refused = await h.send("GET", "/tasks/\(id)", query: ["wait": "10"])
         #expect(refused.status == 503)
         #expect(refused.object["code"] as? String == "too_many_waiters")
         h.advance(.seconds(10))
-        #expect(await parked.status == 200)
+        #expect(await parked.value.status == 200)
         #expect(h.gateway.parked == 0)
+    }
+
+    @Test func submitWithAWaitBeyondTheParkedCapIsAcceptedWithout503() async throws {
+        let h = try GatewayHarness(maxParked: 1)
+        let parked = await h.parkWait(on: try await h.submit())
+        // The task is accepted before the wait could be parked: answering 503 would hide it and invite a duplicate.
+        let accepted = await h.send("POST", "/tasks", headers: ["Prefer": "wait=5"], json: #"{"function":"f"}"#)
+        #expect(accepted.status == 202)
+        #expect(accepted.header("Preference-Applied") == nil)
+        let acceptedID = try #require(accepted.object["id"] as? String)
+        #expect(h.scheduler.task(TaskID(acceptedID)!).record != nil)
+        #expect(h.scheduler.stats.counters.submitted == 2)
+        h.advance(.seconds(10))
+        #expect(await parked.value.status == 200)
+    }
+
+    @Test func cancelBeyondTheParkedCapAnswersStillCanceling() async throws {
+        let h = try GatewayHarness(maxParked: 1)
+        let running = try await h.submit()
+        try h.take()
+        let parked = await h.parkWait(on: running)
+        let cancel = await h.send("DELETE", "/tasks/\(running)", query: ["wait": "5"])
+        #expect(cancel.status == 202)
+        #expect(cancel.object["state"] as? String == "canceling")
+        #expect(cancel.header("Location") == "/tasks/\(running)")
+        try h.confirm(running, .canceled)
+        #expect(await parked.value.object["state"] as? String == "canceled")
+    }
+
+    @Test func aBadWaitOnSubmitIs400AndCreatesNothing() async throws {
+        let h = try GatewayHarness()
+        let refused = await h.send("POST", "/tasks", query: ["wait": "soon"], json: #"{"function":"f"}"#)
+        #expect(refused.status == 400)
+        #expect(refused.object["code"] as? String == "invalid_parameter")
+        #expect(h.scheduler.stats.counters.submitted == 0)
     }
 
     @Test func invalidUTF8Is400() async throws {

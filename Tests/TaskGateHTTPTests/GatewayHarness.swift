@@ -29,6 +29,22 @@ struct GatewayHarness {
         worker = try scheduler.registerWorker(WorkerRegistration(name: "fake", functions: ["f"], capacity: 4))
     }
 
+    /// A harness whose gateway parks at most `maxParked` requests.
+    init(maxParked: Int) throws {
+        try self.init { _ in
+        } gateway: {
+            $0.maxParked = maxParked
+        }
+    }
+
+    /// Parks a `GET /tasks/{id}?wait=10` and returns it once it is parked.
+    func parkWait(on id: String) async -> Task<HTTPResponse, Never> {
+        let before = gateway.parked
+        let parked = Task { await send("GET", "/tasks/\(id)", query: ["wait": "10"]) }
+        await self.parked(before + 1)
+        return parked
+    }
+
     func send(
         _ method: String, _ path: String, query: [String: String] = [:], headers: [String: String] = [:],
         json: String? = nil

@@ -1,0 +1,84 @@
+import CMicroHTTPD
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The thread that runs a daemon started without an internal thread: it waits on libmicrohttpd's epoll set, lets
+/// libmicrohttpd serve every ready connection (`MHD_run`), then runs the work the handlers deferred in that batch.
+/// So the worker wake-ups of a burst of submissions cost one wake per batch, after the answers are on their way,
+/// instead of one per request in the middle of it.
+///
+/// Owns the loop's epoll fd, its wake eventfd (both closed on deinit) and its thread; `stop()` ends the thread and
+/// must run before `MHD_stop_daemon`.
+// `deferred` is touched on the loop thread only; the other state is set before the thread starts.
+final class EventLoop: @unchecked Sendable {
+    private var daemon: OpaquePointer?
+    private var loopFD: Int32 = -1
+    private let wakeFD: Int32
+    private let thread = Mutex<pthread_t?>(nil)
+    private let stopping = Atomic<Bool>(false)
+    /// Work deferred by the handlers of the current batch; only the loop thread touches it.
+    var deferred = DeferredWork()
+
+    /// Creates the loop's wake fd; `start(daemon:)` starts it.
+    init() throws(HTTPServer.StartError) {
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
+        guard wakeFD >= 0 else { throw HTTPServer.StartError(description: "eventfd failed (errno \(errno))") }
+    }
+
+    deinit {
+        assert(thread.withLock { $0 == nil }, "EventLoop released without stop()")
+        if loopFD >= 0 { close(loopFD) }
+        close(wakeFD)
+    }
+
+    /// Starts the thread serving `daemon` (started without an internal thread, with `MHD_USE_EPOLL`).
+    func start(daemon: OpaquePointer) throws(HTTPServer.StartError) {
+        self.daemon = daemon
+        loopFD = cmhd_loop_create(daemon, wakeFD)
+        guard loopFD >= 0 else {
+            throw HTTPServer.StartError(description: "cannot create the HTTP event loop's epoll set (errno \(errno))")
+        }
+        var handle = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()  // released by the thread when it ends
+        guard pthread_create(&handle, nil, MHDCallbacks.eventLoop, context) == 0 else {
+            Unmanaged<EventLoop>.fromOpaque(context).release()
+            throw HTTPServer.StartError(description: "cannot start the HTTP event-loop thread")
+        }
+        thread.withLock { $0 = handle }
+    }
+
+    /// The loop; returns once `stop()` has been called.
+    func run() {
+        cmhd_name_thread("taskgate-http")
+        guard let daemon else { return }
+        while true {
+            if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, stopping.load(ordering: .acquiring) { break }
+            _ = MHD_run(daemon)
+            deferred.run()
+        }
+        deferred.run()
+    }
+
+    /// Makes the loop run `MHD_run` soon, from any thread. libmicrohttpd drops its own wake-up channel (ITC)
+    /// when it runs without internal threads, so whoever resumes a suspended connection must call this after
+    /// `MHD_resume_connection`.
+    func wake() {
+        _ = eventfd_write(wakeFD, 1)
+    }
+
+    /// Ends the loop and waits for its thread. Idempotent.
+    func stop() {
+        guard
+            let handle = thread.withLock({ state -> pthread_t? in
+                defer { state = nil }
+                return state
+            })
+        else { return }
+        stopping.store(true, ordering: .releasing)
+        wake()
+        _ = pthread_join(handle, nil)
+    }
+}
