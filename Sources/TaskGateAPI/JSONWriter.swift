@@ -159,13 +159,30 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: json)
     }
 
+    /// Writes a string value of `count` bytes that `write` puts into the buffer it is given; the bytes must need
+    /// no escaping (hex ids, for instance). Saves building a `String` for them.
+    public mutating func plainString(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) {
+        beforeValue()
+        bytes.append(UInt8(ascii: "\""))
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBytes { buffer in
+            write(UnsafeMutableRawBufferPointer(rebasing: buffer[start..<start + count]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     private mutating func appendEscaped(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
-        let plain = value.utf8.withContiguousStorageIfAvailable { utf8 in
-            utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        var value = value
+        let plain = value.withUTF8 { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            bytes.append(contentsOf: utf8)
+            return true
         }
-        if plain == true {
-            bytes.append(contentsOf: value.utf8)
+        if plain {
             bytes.append(UInt8(ascii: "\""))
             return
         }

@@ -24,30 +24,32 @@ public enum RFC3339 {
             secondOfDay += 86_400
         }
         let (year, month, day) = civil(fromDays: days)
-        func put(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            for _ in 0..<width {
-                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
+        // The 27 characters, written into a fixed buffer and appended at once.
+        var text: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { buffer in
+            func put(_ value: Int64, width: Int, at offset: Int) {
+                var rest = value.magnitude
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
             }
+            put(year, width: 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, width: 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, width: 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, width: 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(secondOfDay % 3600 / 60, width: 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, width: 2, at: 17)
+            buffer[19] = UInt8(ascii: ".")
+            put(fraction, width: 6, at: 20)
+            buffer[26] = UInt8(ascii: "Z")
         }
-        put(year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        put(month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        put(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        put(secondOfDay / 3600, 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay % 3600 / 60, 2)
-        bytes.append(UInt8(ascii: ":"))
-        put(secondOfDay % 60, 2)
-        bytes.append(UInt8(ascii: "."))
-        put(fraction, 6)
-        bytes.append(UInt8(ascii: "Z"))
+        withUnsafeBytes(of: &text) { bytes.append(contentsOf: $0.prefix(27)) }
     }
 
     /// Parses what `format` writes (and fractions of any length, or none); `nil` for anything else.

@@ -26,14 +26,22 @@ public struct HTTPRequest: Sendable {
         self.bodyTooLarge = bodyTooLarge
     }
 
-    /// The headers the gateway reads; only these are copied out of libmicrohttpd.
-    public static let headerNames = ["content-type", "prefer", "if-none-match", "idempotency-key", "authorization"]
+    /// The headers the gateway reads; only these are copied out of libmicrohttpd. Each name comes as a `String`
+    /// (the dictionary key) and as a NUL-terminated literal for libmicrohttpd, so looking one up allocates nothing.
+    static let headerNames: [(key: String, cName: StaticString)] = [
+        ("content-type", "content-type"), ("prefer", "prefer"), ("if-none-match", "if-none-match"),
+        ("idempotency-key", "idempotency-key"), ("authorization", "authorization"),
+    ]
     /// The query parameters the gateway reads; only these are copied out of libmicrohttpd.
-    public static let queryParameters = ["wait", "state", "function", "limit", "cursor"]
+    static let queryParameters: [(key: String, cName: StaticString)] = [
+        ("wait", "wait"), ("state", "state"), ("function", "function"), ("limit", "limit"), ("cursor", "cursor"),
+    ]
 
     /// A header by case-insensitive name.
     public func header(_ name: String) -> String? {
-        headers[name.lowercased()]
+        if let value = headers[name] { return value }
+        let lowered = name.lowercased()
+        return lowered == name ? nil : headers[lowered]
     }
 }
 

@@ -67,11 +67,14 @@ extension HTTPServer {
 
     /// Copies the named headers or query arguments that are present (libmicrohttpd matches header names
     /// case-insensitively).
-    private func lookup(_ connection: OpaquePointer, _ kind: MHD_ValueKind, _ names: [String]) -> [String: String] {
+    private func lookup(
+        _ connection: OpaquePointer, _ kind: MHD_ValueKind, _ names: [(key: String, cName: StaticString)]
+    ) -> [String: String] {
         var values: [String: String] = [:]
-        for name in names {
+        for (key, cName) in names {
+            let name = UnsafeRawPointer(cName.utf8Start).assumingMemoryBound(to: CChar.self)
             if let value = MHD_lookup_connection_value(connection, kind, name) {
-                values[name] = String(cString: value)
+                values[key] = String(cString: value)
             }
         }
         return values
@@ -83,7 +86,10 @@ extension HTTPServer {
                 buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), .RESPMEM_MUST_COPY)
         }
         guard let created else { return .NO }
-        for (name, value) in response.headers { _ = MHD_add_response_header(created, name, value) }
+        // Explicit withCString: implicit bridging would allocate a C copy of each small (inline) string.
+        for (name, value) in response.headers {
+            _ = name.withCString { name in value.withCString { MHD_add_response_header(created, name, $0) } }
+        }
         let result = MHD_queue_response(connection, UInt32(response.status), created)
         MHD_destroy_response(created)
         return result

@@ -14,11 +14,28 @@ enum RequestParsing {
         return request.body
     }
 
+    /// Whether a `Content-Type` names JSON: `application/json` or `application/*+json`, any case, parameters
+    /// (`; charset=utf-8`) ignored. Reads the bytes in place (this runs on every submission).
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = trim(contentType.split(separator: ";", maxSplits: 1).first ?? "")
-        if mediaType.utf8.elementsEqual("application/json".utf8) { return true }
-        let lowered = mediaType.lowercased()
-        return lowered == "application/json" || (lowered.hasPrefix("application/") && lowered.hasSuffix("+json"))
+        var contentType = contentType
+        return contentType.withUTF8 { bytes in
+            var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            var start = 0
+            while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+            while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+            let mediaType = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            func matches(_ expected: StaticString, at offset: Int) -> Bool {
+                guard offset >= 0, offset + expected.utf8CodeUnitCount <= mediaType.count else { return false }
+                for index in 0..<expected.utf8CodeUnitCount {
+                    let byte = mediaType[offset + index]
+                    let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+                    if lowered != expected.utf8Start[index] { return false }
+                }
+                return true
+            }
+            if mediaType.count == 16, matches("application/json", at: 0) { return true }
+            return mediaType.count > 17 && matches("application/", at: 0) && matches("+json", at: mediaType.count - 5)
+        }
     }
 
     /// `text` without leading and trailing spaces, tabs and the characters in `extra`.
@@ -48,23 +65,24 @@ enum RequestParsing {
         _ body: [UInt8], _ members: [JSONScanner.Member], pointer prefix: String, idempotencyKey: String?
     ) throws(Problem) -> SubmitRequest {
         var request = SubmitRequest(function: "", idempotencyKey: idempotencyKey)
-        var seen = Set<String>()
         var hasFunction = false
-        for member in members {
-            let pointer = prefix + "/" + member.key
-            guard seen.insert(member.key).inserted else {
+        for (index, member) in members.enumerated() {
+            var pointer: String { prefix + "/" + member.key }
+            // A scan of the members before this one: an unknown field throws at once, so at most the six known
+            // ones are ever compared.
+            guard !members[..<index].contains(where: { $0.key == member.key }) else {
                 throw .invalidRequest("the field '\(member.key)' appears twice", pointer: pointer)
             }
-            let raw = Array(body[member.range])
+            let raw = body[member.range]
             switch member.key {
             case "function":
                 guard member.kind == .string else {
                     throw .invalidRequest("function must be a string", pointer: pointer)
                 }
-                request.function = string(raw)
+                request.function = JSONScanner.decodeString(raw)
                 hasFunction = true
             case "args":
-                request.args = Payload(raw)
+                request.args = Payload(Array(raw))
             case "priority":
                 guard member.kind == .number, let value = Int(String(decoding: raw, as: UTF8.self)) else {
                     throw .invalidRequest("priority must be an integer", pointer: pointer)
@@ -87,7 +105,7 @@ enum RequestParsing {
                 }
                 request.maxRetries = value
             case "tags":
-                request.tags = try strings(raw, pointer: pointer, what: "tags")
+                request.tags = try strings(Array(raw), pointer: pointer, what: "tags")
             default:
                 throw .invalidRequest(
                     "unknown field '\(member.key)'; known: function, args, priority, timeout_s, max_retries, tags",

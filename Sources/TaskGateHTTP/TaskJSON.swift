@@ -12,7 +12,7 @@ enum TaskJSON {
     static func write(_ record: TaskRecord, into writer: inout JSONWriter) {
         writer.beginObject()
         writer.key("id")
-        writer.string(record.id.description)
+        writer.plainString(count: 16) { record.id.writeHex(into: $0) }
         writer.key("function")
         writer.string(record.function)
         writer.key("args")
@@ -84,7 +84,6 @@ enum TaskJSON {
         writer.endObject()
     }
 
-    /// One task as a response body, with its ETag.
     /// One task as JSON bytes.
     static func encode(_ record: TaskRecord) -> [UInt8] {
         var writer = JSONWriter(capacity: 384 + record.args.count + (record.result?.count ?? 0))
@@ -96,9 +95,11 @@ enum TaskJSON {
     static func response(
         _ status: Int, _ record: TaskRecord, body: [UInt8]? = nil, headers: [(name: String, value: String)] = []
     ) -> HTTPResponse {
-        var all: [(name: String, value: String)] = [
-            ("Content-Type", "application/json"), ("ETag", etag(record)), ("Cache-Control", "no-store"),
-        ]
+        var all: [(name: String, value: String)] = []
+        all.reserveCapacity(3 + headers.count)
+        all.append(("Content-Type", "application/json"))
+        all.append(("ETag", etag(record)))
+        all.append(("Cache-Control", "no-store"))
         all.append(contentsOf: headers)
         return HTTPResponse(status: status, headers: all, body: body ?? encode(record))
     }

@@ -8,18 +8,37 @@ public struct TaskID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.rawValue = rawValue
     }
 
-    /// Parses the 16-hex-digit wire form; `nil` for anything else.
+    /// Parses the 16-hex-digit wire form (lowercase); `nil` for anything else.
     public init?<S: StringProtocol>(_ text: S) {
-        guard text.utf8.count == 16, let value = UInt64(text, radix: 16),
-            text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
-        else { return nil }
+        var value: UInt64 = 0
+        var count = 0
+        for byte in text.utf8 {
+            count += 1
+            guard count <= 16 else { return nil }
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt64(byte - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+        }
+        guard count == 16 else { return nil }
         self.rawValue = value
     }
 
     /// The 16-hex-digit wire form.
     public var description: String {
-        let hex = String(rawValue, radix: 16)
-        return String(repeating: "0", count: 16 - hex.utf8.count) + hex
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            writeHex(into: UnsafeMutableRawBufferPointer(buffer))
+            return 16
+        }
+    }
+
+    /// Writes the 16 hex digits of the wire form at the start of `buffer` (which has room for them).
+    public func writeHex(into buffer: UnsafeMutableRawBufferPointer) {
+        let digits: StaticString = "0123456789abcdef"
+        for index in 0..<16 {
+            buffer[index] = digits.utf8Start[Int(truncatingIfNeeded: rawValue >> UInt64(60 - 4 * index)) & 0xF]
+        }
     }
 
     /// Orders by number, which is submission order within one scheduler.
