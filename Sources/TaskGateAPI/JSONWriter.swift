@@ -60,16 +60,17 @@ public struct JSONWriter: Sendable {
     /// Closes the innermost array.
     public mutating func endArray() { close(UInt8(ascii: "]")) }
 
-    /// Writes an object key; the next write is its value.
+    /// Writes a literal object key (copied as it is: literal keys need no escaping); the next write is its value.
     public mutating func key(_ key: StaticString) {
         beforeKey()
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
-    /// Writes a dynamic object key.
-    public mutating func key(_ key: String) {
+    /// Writes an object key computed at run time (escaped as needed); literal keys take `key(_:)`.
+    public mutating func dynamicKey(_ key: String) {
         beforeKey()
         appendEscaped(key)
         bytes.append(UInt8(ascii: ":"))
@@ -135,7 +136,7 @@ public struct JSONWriter: Sendable {
     public mutating func fields(_ members: [(String, Int)]) {
         beginObject()
         for (name, value) in members {
-            key(name)
+            dynamicKey(name)
             number(value)
         }
         endObject()

@@ -26,7 +26,7 @@ extension Gateway {
                 ("capacity", stats.capacity), ("load", stats.load), ("waiters", stats.waiters),
                 ("parked_requests", parked), ("tombstones", stats.tombstones),
             ] {
-                writer.key(name)
+                writer.dynamicKey(name)
                 writer.number(value)
             }
             writer.key("totals")

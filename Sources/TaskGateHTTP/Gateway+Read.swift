@@ -118,7 +118,7 @@ extension Gateway {
         }
         writer.endArray()
         for (key, values) in [("pending", pending), ("not_found", notFound), ("expired", expired)] {
-            writer.key(key)
+            writer.dynamicKey(key)
             writer.beginArray()
             for value in values { writer.string(value) }
             writer.endArray()

@@ -74,12 +74,12 @@ import Testing
         writer.beginObject()
         writer.endObject()
         writer.endArray()
-        writer.key("dynamic key")
+        writer.dynamicKey("dynamic \"key\"")
         writer.beginArray()
         writer.endArray()
         writer.endObject()
         let text = String(decoding: writer.bytes, as: UTF8.self)
-        #expect(text == #"{"s":"q\"b\\n\nt\u0001é","n":-42,"d":1.5,"a":[true,null,{"x":1},{}],"dynamic key":[]}"#)
+        #expect(text == #"{"s":"q\"b\\n\nt\u0001é","n":-42,"d":1.5,"a":[true,null,{"x":1},{}],"dynamic \"key\"":[]}"#)
         try JSONScanner.validate(writer.bytes)
     }
 
