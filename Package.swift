@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TaskGateFunctions", targets: ["TaskGateFunctions"]),
         .library(name: "TaskGateAPI", targets: ["TaskGateAPI"]),
         .library(name: "TaskGateHTTP", targets: ["TaskGateHTTP"]),
+        .library(name: "TaskGateClient", targets: ["TaskGateClient"]),
         .executable(name: "taskgate", targets: ["taskgate"]),
     ],
     dependencies: [
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -53,6 +55,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TaskGateClient",
+            dependencies: [
+                "TaskGateAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TaskGateTesting",
             dependencies: [
                 "TaskGateHTTP",
@@ -78,11 +90,15 @@ let package = Package(
             dependencies: ["TaskScheduler", "TaskGateFunctions"],
             path: "Benchmarks/CoreBench"
         ),
-        .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler"]),
+        .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
         .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI"]),
         .testTarget(
             name: "TaskGateHTTPTests",
             dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]
+        ),
+        .testTarget(
+            name: "TaskGateClientTests",
+            dependencies: ["TaskGateClient", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateHTTP"]
         ),
         .testTarget(
             name: "TaskGateFunctionsTests",

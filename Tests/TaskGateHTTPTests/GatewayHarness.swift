@@ -96,12 +96,3 @@ extension HTTPResponse {
 
     var task: [String: Any] { object["task"] as? [String: Any] ?? [:] }
 }
-
-/// Yields (never sleeps) until `condition` holds or `bound` of wall-clock time has passed — a bound for a stuck
-/// test, not a speed assertion: callers then check the condition themselves.
-func yield(until condition: @autoclosure () -> Bool, bound: Duration = .seconds(60)) async {
-    let deadline = ContinuousClock.now + bound
-    while !condition() && ContinuousClock.now < deadline {
-        await Task.yield()
-    }
-}

@@ -10,19 +10,7 @@ import Testing
 
 /// The real daemon on 127.0.0.1 and a free port.
 @Suite(.timeLimit(.minutes(2))) struct LiveServerTests {
-    static var gate: FunctionRegistry {
-        var registry = FunctionRegistry()
-        registry.register("gate") { args, _ in
-            await Gates.shared.wait(String(decoding: args.bytes, as: UTF8.self))
-            return args
-        }
-        registry.register("park") { args, _ in
-            await Gates.shared.open("started:" + String(decoding: args.bytes, as: UTF8.self))
-            try await Task.sleep(for: .seconds(600))
-            return args
-        }
-        return registry
-    }
+    static var gate: FunctionRegistry { TestFunctions.gated }
 
     @Test func statusCodesOverRealHTTP() async throws {
         let server = try LiveServer(gateway: { $0.maxBodyBytes = 1024 })
@@ -152,22 +140,5 @@ import Testing
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-    }
-}
-
-/// Named gates that test functions wait on.
-actor Gates {
-    static let shared = Gates()
-    private var open: Set<String> = []
-    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
-
-    func wait(_ name: String) async {
-        if open.contains(name) { return }
-        await withCheckedContinuation { waiting[name, default: []].append($0) }
-    }
-
-    func open(_ name: String) {
-        open.insert(name)
-        for continuation in waiting.removeValue(forKey: name) ?? [] { continuation.resume() }
     }
 }

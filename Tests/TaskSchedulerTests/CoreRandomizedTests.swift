@@ -1,23 +1,13 @@
+import TaskGateTesting
 import Testing
 
 @testable import TaskScheduler
 
 /// Many seeded random interleavings of every event on the core value, checking the indexes after each step.
 @Suite struct CoreRandomizedTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: 0..<200)
     func randomInterleavingKeepsEveryInvariant(seed: UInt64) throws {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix(seed: seed)
         var h = Harness {
             $0.queueLimit = 60
             $0.maxRetainedTasks = 1_000

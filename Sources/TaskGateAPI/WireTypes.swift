@@ -1,0 +1,200 @@
+/// The wire types of the REST API, as `openapi.yaml` defines them (`components/schemas`). Field names follow the
+/// wire (snake_case) through `CodingKeys`; timestamps stay RFC 3339 strings (`RFC3339.parse` reads them).
+
+/// `TaskState`.
+public enum WireTaskState: String, Codable, Sendable, CaseIterable {
+    case pending, running, canceling, succeeded, failed, canceled
+
+    /// True in a terminal state.
+    public var isTerminal: Bool { self == .succeeded || self == .failed || self == .canceled }
+}
+
+/// `SubmitRequest`: the body of `POST /tasks` and one element of `POST /tasks/batch`.
+public struct WireSubmitRequest: Codable, Sendable, Hashable {
+    public var function: String
+    public var args: JSONValue
+    public var priority: Int?
+    public var timeoutSeconds: Double?
+    public var maxRetries: Int?
+    public var tags: [String]?
+
+    /// A submission of `function` with `args`.
+    public init(
+        function: String, args: JSONValue = .null, priority: Int? = nil, timeoutSeconds: Double? = nil,
+        maxRetries: Int? = nil, tags: [String]? = nil
+    ) {
+        self.function = function
+        self.args = args
+        self.priority = priority
+        self.timeoutSeconds = timeoutSeconds
+        self.maxRetries = maxRetries
+        self.tags = tags
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case function, args, priority, tags
+        case timeoutSeconds = "timeout_s"
+        case maxRetries = "max_retries"
+    }
+}
+
+/// `TaskError`: why a task failed.
+public struct WireTaskError: Codable, Sendable, Hashable {
+    public var type: String
+    public var title: String
+    public var detail: String
+    /// `function_error`, `worker_died` or `timeout`.
+    public var code: String
+
+    /// An error.
+    public init(type: String, title: String, detail: String, code: String) {
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.code = code
+    }
+}
+
+/// `Task.cancel`: the cancel protocol's record on a task.
+public struct WireCancelInfo: Codable, Sendable, Hashable {
+    public var requestedAt: String
+    /// `canceled`, `cancel_not_found`, `cancel_failed`, or nil while the confirm is awaited.
+    public var confirm: String?
+    /// The function finished after the cancel was accepted (its result was discarded).
+    public var workerFinished: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case confirm
+        case requestedAt = "requested_at"
+        case workerFinished = "worker_finished"
+    }
+}
+
+/// `Task`: one task's representation.
+public struct WireTask: Codable, Sendable, Hashable {
+    public var id: String
+    public var function: String
+    public var args: JSONValue
+    public var state: WireTaskState
+    public var done: Bool
+    public var version: Int
+    /// The result of a succeeded task (`.null` when it returned null); nil otherwise.
+    public var result: JSONValue?
+    public var error: WireTaskError?
+    public var attempt: Int
+    public var maxRetries: Int
+    public var priority: Int
+    public var timeoutSeconds: Double?
+    public var tags: [String]
+    public var createdAt: String
+    public var updatedAt: String
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var expiresAt: String?
+    public var cancel: WireCancelInfo?
+
+    enum CodingKeys: String, CodingKey {
+        case id, function, args, state, done, version, result, error, attempt, priority, tags, cancel
+        case maxRetries = "max_retries"
+        case timeoutSeconds = "timeout_s"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case expiresAt = "expires_at"
+    }
+
+    /// Decodes a task; a `result` that is present and `null` stays `.null` (absent is nil).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        function = try container.decode(String.self, forKey: .function)
+        args = try container.decodeIfPresent(JSONValue.self, forKey: .args) ?? .null
+        state = try container.decode(WireTaskState.self, forKey: .state)
+        done = try container.decode(Bool.self, forKey: .done)
+        version = try container.decode(Int.self, forKey: .version)
+        result = container.contains(.result) ? try container.decode(JSONValue.self, forKey: .result) : nil
+        error = try container.decodeIfPresent(WireTaskError.self, forKey: .error)
+        attempt = try container.decode(Int.self, forKey: .attempt)
+        maxRetries = try container.decode(Int.self, forKey: .maxRetries)
+        priority = try container.decode(Int.self, forKey: .priority)
+        timeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .timeoutSeconds)
+        tags = try container.decode([String].self, forKey: .tags)
+        createdAt = try container.decode(String.self, forKey: .createdAt)
+        updatedAt = try container.decode(String.self, forKey: .updatedAt)
+        startedAt = try container.decodeIfPresent(String.self, forKey: .startedAt)
+        finishedAt = try container.decodeIfPresent(String.self, forKey: .finishedAt)
+        expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt)
+        cancel = try container.decodeIfPresent(WireCancelInfo.self, forKey: .cancel)
+    }
+}
+
+/// The answer of `POST /tasks/batch`.
+public struct WireBatchResponse: Codable, Sendable {
+    public var tasks: [WireTask]
+}
+
+/// `WaitRequest`: the body of `POST /tasks/wait`.
+public struct WireWaitRequest: Codable, Sendable {
+    public var ids: [String]
+    /// `any` or `all`.
+    public var mode: String
+    public var timeoutSeconds: Double
+
+    /// Waits for `mode` of `ids`, at most `timeoutSeconds`.
+    public init(ids: [String], mode: String = "any", timeoutSeconds: Double) {
+        self.ids = ids
+        self.mode = mode
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case ids, mode
+        case timeoutSeconds = "timeout_s"
+    }
+}
+
+/// `WaitResult`: the answer of `POST /tasks/wait`.
+public struct WireWaitResult: Codable, Sendable {
+    /// The finished tasks.
+    public var tasks: [WireTask]
+    public var pending: [String]
+    public var notFound: [String]
+    public var expired: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case tasks, pending, expired
+        case notFound = "not_found"
+    }
+}
+
+/// `Problem`: an RFC 9457 error body.
+public struct WireProblem: Codable, Sendable, Hashable {
+    public var type: String
+    public var title: String
+    public var status: Int
+    public var detail: String
+    /// The stable error code (`task_not_found`, `cancel_failed`, ...).
+    public var code: String
+    public var instance: String?
+    public var pointer: String?
+    public var parameter: String?
+    /// The task, where the problem is about one (`cancel_failed` carries it with its result).
+    public var task: WireTask?
+
+    /// A problem.
+    public init(
+        type: String, title: String, status: Int, detail: String, code: String, instance: String? = nil,
+        pointer: String? = nil, parameter: String? = nil, task: WireTask? = nil
+    ) {
+        self.type = type
+        self.title = title
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.instance = instance
+        self.pointer = pointer
+        self.parameter = parameter
+        self.task = task
+    }
+}

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+import TaskGateAPI
+
+/// A client of a taskgate server: submits tasks and hands back `TaskFuture`s, which one shared background poller
+/// resolves. Create one per process, share it, and `shutdown()` it at the end.
+public final class TaskGateClient: Sendable {
+    /// How the client connects and waits.
+    public struct Configuration: Sendable {
+        /// The server, e.g. `http://127.0.0.1:8080`.
+        public var baseURL: String
+        /// A bearer token, sent as `Authorization: Bearer …` when set.
+        public var token: String?
+        /// How long a request that does not wait on the server may take.
+        public var requestTimeout: Duration = .seconds(30)
+        /// How long establishing a connection may take.
+        public var connectTimeout: Duration = .seconds(10)
+        /// Keep-alive connections to the server at most (submissions, cancels and polls together).
+        public var maxConnections = 32
+        /// Poll loops at most; each holds one connection in a long-poll.
+        public var maxPollConnections = 8
+        /// Ids per poll (the server takes at most 1,000).
+        public var pollBatchSize = 1_000
+        /// How long each poll waits on the server for something to finish.
+        public var pollWait: Duration = .seconds(30)
+        /// How long `cancel()` waits for the worker's confirm by default.
+        public var cancelTimeout: Duration = .seconds(30)
+        /// Tasks per `POST /tasks/batch` in `map` (the server takes at most 1,000).
+        public var batchSize = 1_000
+        /// The largest answer read.
+        public var maxResponseBytes = 64 << 20
+
+        /// Defaults for the server at `baseURL`.
+        public init(baseURL: String, token: String? = nil) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.token = token
+        }
+    }
+
+    /// The configuration in force.
+    public let configuration: Configuration
+    let http: HTTPClient
+    let transport: Transport
+    let poller: Poller
+    private let closed = Atomic<Bool>(false)
+
+    /// A client for the server in `configuration`; connections open on first use.
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        var http = HTTPClient.Configuration()
+        http.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: max(
+                configuration.maxConnections, configuration.maxPollConnections + 2))
+        http.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds))
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        transport = Transport(
+            http: self.http, baseURL: configuration.baseURL, token: configuration.token,
+            maxResponseBytes: configuration.maxResponseBytes)
+        poller = Poller(transport: transport, configuration: configuration)
+    }
+
+    /// A client for the server at `baseURL` with the default configuration.
+    public convenience init(baseURL: String) {
+        self.init(configuration: Configuration(baseURL: baseURL))
+    }
+
+    deinit {
+        assert(closed.load(ordering: .relaxed), "TaskGateClient released without shutdown()")
+    }
+
+    /// Futures the poller still watches.
+    public var outstanding: Int { poller.outstanding }
+
+    /// Poll loops (connections in a long-poll) right now.
+    public var pollConnections: Int { poller.loops }
+
+    /// Fails every outstanding future with `TaskGateError.clientClosed` (none is left hanging), stops the poller
+    /// and closes the connections. Calls after this throw `clientClosed`. Idempotent.
+    public func shutdown() async throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        poller.close(failing: .clientClosed)
+        await poller.join()
+        try await http.shutdown()
+    }
+
+    func checkOpen() throws {
+        if closed.load(ordering: .relaxed) { throw TaskGateError.clientClosed }
+    }
+
+    /// A future for a task the server just showed, watched until decided.
+    func future(for task: WireTask) -> TaskFuture {
+        let future = TaskFuture(task: task, client: self)
+        if !future.isDone { poller.watch([future]) }
+        return future
+    }
+
+    /// `GET /tasks/{id}`: the task as it is now (`taskNotFound` / `taskExpired` when the server has none).
+    public func task(_ id: String) async throws -> WireTask {
+        try checkOpen()
+        let response = try await transport.send(.GET, "/tasks/\(id)", timeout: configuration.requestTimeout)
+        switch response.status {
+        case 200: return try transport.decode(WireTask.self, from: response)
+        case 404: throw TaskGateError.taskNotFound
+        case 410: throw TaskGateError.taskExpired
+        default: throw TaskGateError.server(transport.problem(response))
+        }
+    }
+
+    /// A future for a task submitted earlier (by this or another client).
+    public func future(id: String) async throws -> TaskFuture {
+        future(for: try await task(id))
+    }
+}

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TaskGateAPI
+
+/// One HTTP exchange with the server over the client's connection pool; maps transport failures to
+/// `TaskGateError.disconnected` and keeps Swift task cancellation as `CancellationError`.
+struct Transport: Sendable {
+    /// A whole answer.
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: [UInt8]
+    }
+
+    let http: HTTPClient
+    let baseURL: String
+    let token: String?
+    let maxResponseBytes: Int
+
+    func send(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
+        timeout: Duration
+    ) async throws -> Response {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        do {
+            let response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            let buffer = try await response.body.collect(upTo: maxResponseBytes)
+            return Response(
+                status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw TaskGateError.disconnected(String(describing: error))
+        }
+    }
+
+    /// Decodes a JSON answer, or the problem in a 4xx/5xx one.
+    func decode<T: Decodable>(_ type: T.Type, from response: Response) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw TaskGateError.invalidResponse("\(response.status): \(error)")
+        }
+    }
+
+    /// The problem a 4xx/5xx answer carries (or one made up when the body is not a problem).
+    func problem(_ response: Response) -> WireProblem {
+        if let problem = try? JSONDecoder().decode(WireProblem.self, from: Data(response.body)) { return problem }
+        return WireProblem(
+            type: "about:blank", title: "Unexpected answer", status: response.status,
+            detail: String(decoding: response.body.prefix(200), as: UTF8.self), code: "unexpected_status")
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (seconds < 0 ? .min : .max) : scaled &+ attoseconds / 1_000_000_000
+    }
+
+    /// The duration in seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
