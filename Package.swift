@@ -78,6 +78,8 @@ let package = Package(
             name: "taskgate",
             dependencies: [
                 "TaskGateHTTP",
+                "TaskGateClient",
+                "TaskGateAPI",
                 "TaskGateFunctions",
                 "TaskScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -89,6 +91,11 @@ let package = Package(
             name: "taskgate-bench-core",
             dependencies: ["TaskScheduler", "TaskGateFunctions"],
             path: "Benchmarks/CoreBench"
+        ),
+        .executableTarget(
+            name: "taskgate-bench-client",
+            dependencies: ["TaskGateClient", "TaskGateAPI"],
+            path: "Benchmarks/ClientBench"
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
         .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI"]),

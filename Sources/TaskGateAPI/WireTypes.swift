@@ -113,7 +113,7 @@ public struct WireTask: Codable, Sendable, Hashable {
         state = try container.decode(WireTaskState.self, forKey: .state)
         done = try container.decode(Bool.self, forKey: .done)
         version = try container.decode(Int.self, forKey: .version)
-        result = container.contains(.result) ? try container.decode(JSONValue.self, forKey: .result) : nil
+        result = container.contains(.result) ? try container.decode(JSONValue.self, forKey: .result) : JSONValue?.none
         error = try container.decodeIfPresent(WireTaskError.self, forKey: .error)
         attempt = try container.decode(Int.self, forKey: .attempt)
         maxRetries = try container.decode(Int.self, forKey: .maxRetries)

@@ -66,3 +66,64 @@ import Testing
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// The client subcommands (`submit`, `get`, `wait`, `cancel`) against a live server.
+@Suite(.timeLimit(.minutes(2))) struct ClientCommandTests {
+    /// Runs `taskgate ARGS` and returns its exit status and standard output.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = ServeCommandTests.binary
+        process.arguments = arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = try stdout.fileHandleForReading.readToEnd() ?? Data()
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
+    static func object(_ line: some StringProtocol) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test func submitGetWaitAndCancelPrintJSON() async throws {
+        guard FileManager.default.isExecutableFile(atPath: ServeCommandTests.binary.path) else {
+            Issue.record(
+                "\(ServeCommandTests.binary.path) is missing: run `swift build --build-tests` (make test does)")
+            return
+        }
+        let server = try LiveServer(functions: TestFunctions.gated)
+        let url = ["--url", server.baseURL]
+        let submitted = try await Self.run(["submit", "echo", #"{"a":1}"#, "--wait", "10"] + url)
+        #expect(submitted.status == 0)
+        let task = Self.object(submitted.output)
+        #expect(task["state"] as? String == "succeeded")
+        #expect(task["result"] as? [String: Int] == ["a": 1])
+        let id = try #require(task["id"] as? String)
+
+        let got = try await Self.run(["get", id] + url)
+        #expect(Self.object(got.output)["id"] as? String == id)
+
+        let parked = Self.object(try await Self.run(["submit", "park", #""cli""#] + url).output)
+        let parkedID = try #require(parked["id"] as? String)
+        await Gates.shared.wait("started:\"cli\"")
+        let waited = try await Self.run(["wait", id, parkedID, "--timeout", "0.2"] + url)
+        let lines = waited.output.split(separator: "\n").map(Self.object)
+        #expect(lines.map { $0["id"] as? String } == [id, parkedID])
+        #expect(lines.map { $0["state"] as? String } == ["succeeded", "running"])
+
+        let cancelled = Self.object(try await Self.run(["cancel", parkedID] + url).output)
+        #expect(cancelled["cancelled"] as? Bool == true)
+        #expect((cancelled["task"] as? [String: Any])?["state"] as? String == "canceled")
+
+        #expect(try await Self.run(["get", "0000000000000099"] + url).status == 1)
+        #expect(try await Self.run(["submit", "echo", "not json"] + url).status != 0)
+        await server.shutdown()
+    }
+}

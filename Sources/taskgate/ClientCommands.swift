@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import TaskGateAPI
+import TaskGateClient
+
+/// Where the client commands find the server.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "The server (env TASKGATE_URL; default http://127.0.0.1:8080).")
+    var url: String?
+
+    @Option(help: "A bearer token (env TASKGATE_TOKEN).")
+    var token: String?
+
+    /// Runs `body` with a client, shutting it down afterwards.
+    func withClient<T>(_ body: (TaskGateClient) async throws -> T) async throws -> T {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration = TaskGateClient.Configuration(
+            baseURL: url ?? environment["TASKGATE_URL"] ?? "http://127.0.0.1:8080",
+            token: token ?? environment["TASKGATE_TOKEN"])
+        let client = TaskGateClient(configuration: configuration)
+        do {
+            let value = try await body(client)
+            try await client.shutdown()
+            return value
+        } catch {
+            try? await client.shutdown()
+            FileHandle.standardError.write(Data((Self.describe(error) + "\n").utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? TaskGateError else { return "error: \(error)" }
+        return "error: \(error.description)"
+    }
+}
+
+/// Prints JSON on one line.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// `taskgate submit`.
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit a task and print it as JSON (with --wait, once finished or when the wait runs out).")
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The function, e.g. echo.")
+    var function: String
+
+    @Argument(help: "The arguments as JSON (default null).")
+    var args: String = "null"
+
+    @Option(help: "Priority (higher runs first).")
+    var priority: Int?
+
+    @Option(help: "Execution deadline in seconds.")
+    var timeout: Double?
+
+    @Option(name: .customLong("max-retries"), help: "Re-runs after a worker dies.")
+    var maxRetries: Int?
+
+    @Option(name: .customLong("tag"), help: "A tag (repeatable).")
+    var tags: [String] = []
+
+    @Option(name: .customLong("idempotency-key"), help: "Makes retrying this submission safe.")
+    var idempotencyKey: String?
+
+    @Option(help: "Seconds to wait for the task to finish.")
+    var wait: Double?
+
+    func run() async throws {
+        guard let data = args.data(using: .utf8), let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+        else { throw ValidationError("the arguments must be JSON, got: \(args)") }
+        let options = SubmitOptions(
+            priority: priority, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) }, maxRetries: maxRetries,
+            tags: tags.isEmpty ? nil : tags, idempotencyKey: idempotencyKey)
+        try await server.withClient { client in
+            let future = try await client.submit(function: function, args: value, options: options)
+            if let wait { _ = try? await future.result(timeout: .nanoseconds(Int64(wait * 1e9))) }
+            try printJSON(try await client.task(future.id))
+        }
+    }
+}
+
+/// `taskgate get`.
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a task as JSON.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The task id.")
+    var id: String
+
+    func run() async throws {
+        try await server.withClient { client in try printJSON(try await client.task(id)) }
+    }
+}
+
+/// `taskgate wait`.
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait for tasks to finish and print them, one JSON task per line, in the order they finish.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "Task ids.")
+    var ids: [String]
+
+    @Option(help: "Seconds to wait at most (default 60); unfinished tasks are printed as they are.")
+    var timeout: Double = 60
+
+    func run() async throws {
+        try await server.withClient { client in
+            var futures: [TaskFuture] = []
+            for id in ids { futures.append(try await client.future(id: id)) }
+            let deadline = ContinuousClock.now + .nanoseconds(Int64(timeout * 1e9))
+            let stream = client.asCompleted(futures)
+            // The ids in completion order, until all are done or the deadline passes.
+            let finished = await withTaskGroup(of: [String]?.self) { group in
+                group.addTask {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    return nil
+                }
+                group.addTask {
+                    var ids: [String] = []
+                    for await future in stream { ids.append(future.id) }
+                    return ids
+                }
+                var finished: [String] = []
+                if let first = await group.next(), let ids = first { finished = ids }
+                group.cancelAll()
+                for await value in group { if let ids = value { finished = ids } }
+                return finished
+            }
+            let rest = ids.filter { !finished.contains($0) }
+            for id in finished + rest { try printJSON(try await client.task(id)) }
+        }
+    }
+}
+
+/// `taskgate cancel`.
+struct Cancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel a task, wait for the worker's confirm, and print {id, cancelled, task} as JSON.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Argument(help: "The task id.")
+    var id: String
+
+    @Option(help: "Seconds to wait for the confirm (default 30).")
+    var timeout: Double = 30
+
+    struct Answer: Encodable {
+        var id: String
+        var cancelled: Bool
+        var task: WireTask
+    }
+
+    func run() async throws {
+        try await server.withClient { client in
+            let future = try await client.future(id: id)
+            let cancelled = try await future.cancel(timeout: .nanoseconds(Int64(timeout * 1e9)))
+            try printJSON(Answer(id: id, cancelled: cancelled, task: try await client.task(id)))
+        }
+    }
+}
