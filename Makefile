@@ -8,7 +8,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev pkg-config
 
-.PHONY: deps build serve test lint format openapi bench-core bench-http clean
+.PHONY: deps build serve test lint format openapi bench-core bench-http bench-client clean
 
 deps:
 	@missing=""; \
@@ -48,6 +48,9 @@ bench-core: deps
 
 bench-http: deps
 	scripts/bench-http.sh
+
+bench-client: deps
+	scripts/bench-client.sh
 
 clean:
 	rm -rf .build
