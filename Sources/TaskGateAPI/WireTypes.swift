@@ -198,3 +198,15 @@ public struct WireProblem: Codable, Sendable, Hashable {
         self.task = task
     }
 }
+
+/// `TaskPage`: the answer of `GET /tasks`.
+public struct WireTaskPage: Codable, Sendable {
+    public var tasks: [WireTask]
+    /// The cursor of the next page; nil on the last one.
+    public var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case tasks
+        case nextCursor = "next_cursor"
+    }
+}

@@ -16,6 +16,8 @@ final class Poller: Sendable {
         var loop: Task<Void, Never>?
         var inFlight: Task<Transport.Response, any Error>?
         var failures = 0
+        /// The in-flight poll was cancelled on purpose (ids were added).
+        var interrupted = false
     }
 
     struct State {
@@ -32,6 +34,7 @@ final class Poller: Sendable {
     let batchSize: Int
     let maxLoops: Int
     let requestTimeout: Duration
+    let retryTimeout: Duration
     let state = Mutex(State())
 
     init(transport: Transport, configuration: TaskGateClient.Configuration) {
@@ -40,6 +43,7 @@ final class Poller: Sendable {
         batchSize = max(1, min(1_000, configuration.pollBatchSize))
         maxLoops = max(1, configuration.maxPollConnections)
         requestTimeout = configuration.requestTimeout
+        retryTimeout = configuration.retryTimeout
     }
 
     /// Futures still watched (tests, stats).
@@ -111,7 +115,10 @@ final class Poller: Sendable {
                     let take = min(batchSize - group.ids.count, ids.count)
                     state.groups[id]!.ids.append(contentsOf: ids.prefix(take))
                     ids.removeFirst(take)
-                    if let inFlight = group.inFlight { interrupted.append(inFlight) }
+                    if let inFlight = group.inFlight {
+                        state.groups[id]!.interrupted = true
+                        interrupted.append(inFlight)
+                    }
                     continue
                 }
                 let take = min(batchSize, ids.count)
@@ -131,21 +138,24 @@ final class Poller: Sendable {
     /// One group's long-poll loop.
     private func run(group id: Int) async {
         while true {
-            let next = state.withLock { state -> [String]? in
+            let next = state.withLock { state -> (ids: [String], retrying: Bool)? in
                 guard !state.closed, var group = state.groups[id] else { return nil }
                 group.ids.removeAll { state.futures[$0] == nil }
                 if group.ids.isEmpty {
                     state.groups[id] = nil
                     return nil
                 }
+                group.interrupted = false
                 state.groups[id] = group
-                return group.ids
+                return (group.ids, group.failures > 0)
             }
-            guard let ids = next else { return }
-            let body =
-                (try? JSONEncoder().encode(WireWaitRequest(ids: ids, timeoutSeconds: pollWait.seconds))) ?? Data()
+            guard let (ids, retrying) = next else { return }
+            // After a failure, ask for an immediate answer with a short deadline: a dead server is noticed in
+            // seconds, not after a whole long-poll.
+            let wait = retrying ? Duration.zero : pollWait
+            let body = (try? JSONEncoder().encode(WireWaitRequest(ids: ids, timeoutSeconds: wait.seconds))) ?? Data()
             let transport = transport
-            let timeout = pollWait + requestTimeout
+            let timeout = retrying ? retryTimeout : pollWait + requestTimeout
             let request = Task { try await transport.send(.POST, "/tasks/wait", body: Array(body), timeout: timeout) }
             let interruptedEarly = state.withLock { state -> Bool in
                 guard state.groups[id] != nil, !state.closed else { return true }
@@ -169,7 +179,10 @@ final class Poller: Sendable {
             case .failure(let error as TaskGateError):
                 await failed(group: id, error)
             case .failure:
-                continue  // interrupted (ids added) or closing: the next round decides
+                // Interrupted on purpose (ids added) or closing: the next round decides. Otherwise the request was
+                // cancelled underneath us, which counts as a failed round.
+                let expected = state.withLock { $0.closed || $0.groups[id]?.interrupted != false }
+                if !expected { await failed(group: id, .disconnected("the poll was cancelled")) }
             }
         }
     }
@@ -188,7 +201,8 @@ final class Poller: Sendable {
         for future in expired { future.fail(.taskExpired) }
     }
 
-    /// A round failed: retry with backoff (50 ms, 100 ms, 200 ms), then fail the group's futures.
+    /// A round failed: retry with backoff (50 ms, 100 ms, 200 ms; each retry an immediate poll with a
+    /// `retryTimeout` deadline), then fail the group's futures.
     private func failed(group id: Int, _ error: TaskGateError) async {
         let (attempt, futures) = state.withLock { state -> (Int, [TaskFuture]) in
             guard let group = state.groups[id] else { return (0, []) }

@@ -16,7 +16,7 @@ public final class TaskGateClient: Sendable {
         /// How long a request that does not wait on the server may take.
         public var requestTimeout: Duration = .seconds(30)
         /// How long establishing a connection may take.
-        public var connectTimeout: Duration = .seconds(10)
+        public var connectTimeout: Duration = .seconds(3)
         /// Keep-alive connections to the server at most (submissions, cancels and polls together).
         public var maxConnections = 32
         /// Poll loops at most; each holds one connection in a long-poll.
@@ -25,6 +25,9 @@ public final class TaskGateClient: Sendable {
         public var pollBatchSize = 1_000
         /// How long each poll waits on the server for something to finish.
         public var pollWait: Duration = .seconds(30)
+        /// How long a poll retried after a failure may take (connection attempts included); after three failed
+        /// retries the group's futures fail with `TaskGateError.disconnected`.
+        public var retryTimeout: Duration = .seconds(2)
         /// How long `cancel()` waits for the worker's confirm by default.
         public var cancelTimeout: Duration = .seconds(30)
         /// Tasks per `POST /tasks/batch` in `map` (the server takes at most 1,000).

@@ -130,6 +130,22 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func aServerThatGoesAwayFailsTheOutstandingFuturesWithDisconnected() async throws {
+        let server = try LiveServer(functions: Self.functions)
+        let client = TaskGateClient(baseURL: server.baseURL)
+        let future = try await client.submit(function: "gate", args: "client-server-gone")
+        // The HTTP front door goes away (parked polls are answered first); the scheduler stays.
+        server.gateway.beginDrain()
+        while server.service.server.parked > 0 { await Task.yield() }
+        server.service.server.stop()
+        await #expect(throws: TaskGateError.disconnected) { try await future.result(timeout: .seconds(30)) }
+        #expect(future.isDone && !future.isCancelled)
+        #expect(client.outstanding == 0)
+        try await client.shutdown()
+        await Gates.shared.open("\"client-server-gone\"")
+        await server.shutdown()
+    }
+
     @Test func mapGatherAndStarmap() async throws {
         try await Self.withClient { client, _ in
             let futures = try await client.map(function: "echo", (0..<250).map { ["i": $0] })
