@@ -210,3 +210,25 @@ public struct WireTaskPage: Codable, Sendable {
         case nextCursor = "next_cursor"
     }
 }
+
+/// `Stats`: the answer of `GET /stats`.
+public struct WireStats: Codable, Sendable, Hashable {
+    /// Retained tasks by state (`pending`, `running`, ...).
+    public var tasks: [String: Int]
+    public var queued: Int
+    public var queueLimit: Int
+    public var workers: Int
+    public var capacity: Int
+    public var load: Int
+    public var waiters: Int
+    public var parkedRequests: Int
+    public var tombstones: Int
+    /// Counters since start (`submitted`, `succeeded`, `failed`, `canceled`, `requeued`, `evicted`).
+    public var totals: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case tasks, queued, workers, capacity, load, waiters, tombstones, totals
+        case queueLimit = "queue_limit"
+        case parkedRequests = "parked_requests"
+    }
+}

@@ -112,6 +112,14 @@ public final class TaskGateClient: Sendable {
         }
     }
 
+    /// `GET /stats`: the server's counts.
+    public func stats() async throws -> WireStats {
+        try checkOpen()
+        let response = try await transport.send(.GET, "/stats", timeout: configuration.requestTimeout)
+        guard response.status == 200 else { throw TaskGateError.server(transport.problem(response)) }
+        return try transport.decode(WireStats.self, from: response)
+    }
+
     /// A future for a task submitted earlier (by this or another client).
     public func future(id: String) async throws -> TaskFuture {
         future(for: try await task(id))

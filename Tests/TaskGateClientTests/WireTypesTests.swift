@@ -23,6 +23,10 @@ import Testing
         // Encoding leaves the absent result absent.
         let encoded = String(decoding: try JSONEncoder().encode(unfinished), as: UTF8.self)
         #expect(!encoded.contains("\"result\""))
+        let stats = try await client.stats()
+        #expect(stats.tasks["running"] == 1 && stats.tasks["succeeded"] == 1)
+        #expect(stats.totals["submitted"] == 2)
+        #expect(stats.workers == 2 && stats.queueLimit > 0)
         await Gates.shared.open("\"wire-running\"")
         _ = try await running.result()
         try await client.shutdown()
