@@ -107,11 +107,12 @@ import Testing
         let id = try #require(
             try await client.post("/tasks", json: #"{"function":"gate","args":"gone"}"#).json["id"] as? String)
         let baseline = server.gateway.parked
-        for _ in 0..<20 { try Self.sendAndHangUp(port: server.port, path: "/tasks/\(id)?wait=2") }
+        // Deadlines far enough out that all 20 are parked together even on a loaded machine.
+        for _ in 0..<20 { try Self.sendAndHangUp(port: server.port, path: "/tasks/\(id)?wait=10") }
         await yield(until: server.gateway.parked >= baseline + 20)
         #expect(server.gateway.parked == baseline + 20)
         // A live poll with a later deadline returns after every dead one has been released.
-        _ = try await client.request("GET", "/tasks/\(id)?wait=3")
+        _ = try await client.request("GET", "/tasks/\(id)?wait=11")
         #expect(server.gateway.parked == baseline)
         #expect(server.service.server.parked == baseline)
         await Gates.shared.open("\"gone\"")
