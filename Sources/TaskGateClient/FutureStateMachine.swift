@@ -89,17 +89,18 @@ struct FutureStateMachine: Sendable {
                 lastKnown = task.state
                 if task.done { outcome = Self.outcome(of: task) }
             }
-            if outcome == nil, cancelsInFlight == 0, let held {
-                lastKnown = held.state
-                outcome = Self.outcome(of: held)
-            }
+            applyHeldIfNoCancelLeft()
         case .failed:
-            if outcome == nil, cancelsInFlight == 0, let held {
-                lastKnown = held.state
-                outcome = Self.outcome(of: held)
-            }
+            applyHeldIfNoCancelLeft()
         }
         return (outcome == .cancelled, undecided && outcome != nil)
+    }
+
+    /// Every cancel failed: a finished task seen meanwhile decides the future after all.
+    private mutating func applyHeldIfNoCancelLeft() {
+        guard outcome == nil, cancelsInFlight == 0, let held else { return }
+        lastKnown = held.state
+        outcome = Self.outcome(of: held)
     }
 
     static func outcome(of task: WireTask) -> Outcome {

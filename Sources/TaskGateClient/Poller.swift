@@ -101,7 +101,7 @@ final class Poller: Sendable {
     /// lands in one group).
     private func collect() async {
         await Task.yield()
-        let (started, interrupted) = state.withLock { state -> ([Int], [Task<Transport.Response, any Error>]) in
+        let interrupted = state.withLock { state -> [Task<Transport.Response, any Error>] in
             state.collecting = false
             var ids = state.incoming.filter { state.futures[$0] != nil }
             state.incoming.removeAll()
@@ -129,9 +129,8 @@ final class Poller: Sendable {
                 started.append(id)
             }
             for id in started { state.groups[id]!.loop = Task { await self.run(group: id) } }
-            return (started, interrupted)
+            return interrupted
         }
-        _ = started
         for request in interrupted { request.cancel() }
     }
 
@@ -160,8 +159,9 @@ final class Poller: Sendable {
             let interruptedEarly = state.withLock { state -> Bool in
                 guard state.groups[id] != nil, !state.closed else { return true }
                 state.groups[id]!.inFlight = request
-                // Ids added after `ids` was read: this wait does not cover them.
-                return state.groups[id]!.ids.count != ids.count
+                // Ids added after `ids` was read: this wait does not cover them, so it is interrupted on purpose.
+                state.groups[id]!.interrupted = state.groups[id]!.ids.count != ids.count
+                return state.groups[id]!.interrupted
             }
             if interruptedEarly { request.cancel() }
             let result = await request.result
@@ -205,11 +205,11 @@ final class Poller: Sendable {
     /// `retryTimeout` deadline), then fail the group's futures.
     private func failed(group id: Int, _ error: TaskGateError) async {
         let (attempt, futures) = state.withLock { state -> (Int, [TaskFuture]) in
-            guard let group = state.groups[id] else { return (0, []) }
+            guard state.groups[id] != nil else { return (0, []) }
             state.groups[id]!.failures += 1
-            let attempt = group.failures + 1
+            let attempt = state.groups[id]!.failures
             guard attempt > 3 else { return (attempt, []) }
-            return (attempt, group.ids.compactMap { state.futures[$0] })
+            return (attempt, state.groups[id]!.ids.compactMap { state.futures[$0] })
         }
         guard futures.isEmpty else {
             for future in futures { future.fail(error) }

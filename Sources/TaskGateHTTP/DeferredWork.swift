@@ -19,7 +19,7 @@ public struct DeferredWork: Sendable {
     public mutating func run() {
         if jobs.isEmpty { return }
         let current = jobs
-        jobs.removeAll(keepingCapacity: true)
+        jobs = []
         for job in current { job() }
     }
 }

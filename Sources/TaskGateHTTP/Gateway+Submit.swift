@@ -30,21 +30,17 @@ extension Gateway {
             throw .taskExpired(id)
         }
         headers.append(("Location", "/tasks/\(record.id)"))
-        let answerNow = TaskJSON.response(record.done ? 200 : 202, record, headers: headers)
-        guard let wait else { return .respond(answerNow) }
-        var waitHeaders = headers
-        waitHeaders.append(("Preference-Applied", "wait=\(RequestParsing.seconds(wait))"))
+        guard let wait else { return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: headers)) }
+        let applied = headers + [("Preference-Applied", "wait=\(RequestParsing.seconds(wait))")]
         guard wait > .zero, !record.done else {
-            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: waitHeaders))
+            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: applied))
+        }
+        let parked = parkIfRoom(.terminal(record.id), timeout: wait) { result in
+            guard let current = result.lookup?.record else { return TaskJSON.response(202, record, headers: applied) }
+            return TaskJSON.response(current.done ? 200 : 202, current, headers: applied)
         }
         // The task is accepted: when too many requests are parked, answer 202 now (no wait applied), not 503.
-        let parked = parkIfRoom(.terminal(record.id), timeout: wait) { [waitHeaders] result in
-            guard let current = result.lookup?.record else {
-                return TaskJSON.response(202, record, headers: waitHeaders)
-            }
-            return TaskJSON.response(current.done ? 200 : 202, current, headers: waitHeaders)
-        }
-        return parked ?? .respond(answerNow)
+        return parked ?? .respond(TaskJSON.response(202, record, headers: headers))
     }
 
     /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order.

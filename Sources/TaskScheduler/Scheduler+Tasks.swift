@@ -2,9 +2,9 @@ extension Scheduler {
     /// Accepts one task; throws `queue_full`, `unknown_function`, `invalid_argument`, `idempotency_conflict` or
     /// `shutting_down` and then creates nothing.
     public func submit(_ request: SubmitRequest) throws(SchedulerError) -> SubmitOutcome {
-        try perform { (core, now, effects) throws(SchedulerError) in
-            try core.submit(request, now: now, effects: &effects)
-        }
+        var work = PendingWork()
+        defer { work.run() }
+        return try submit(request, deferringInto: &work)
     }
 
     /// Accepts one task like `submit(_:)`, but leaves the wake-ups it causes in `work` for the caller to run (an
