@@ -44,6 +44,8 @@ public enum WaitResult: Sendable {
     case task(TaskLookup)
     /// For `tasks`: one lookup per requested id, in request order.
     case tasks([TaskLookup])
+    /// For a remote worker's parked poll.
+    case poll(PollAnswer)
 
     /// The single lookup of a `task` result.
     public var lookup: TaskLookup? {
@@ -56,6 +58,7 @@ public enum WaitResult: Sendable {
         switch self {
         case .task(let lookup): [lookup]
         case .tasks(let lookups): lookups
+        case .poll: []
         }
     }
 }

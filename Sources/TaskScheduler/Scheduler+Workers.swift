@@ -17,7 +17,7 @@ extension Scheduler {
                 state.signalHandlers[id] = nil
                 throw error
             }
-            return (id, state.collect(effects))
+            return (id, state.collect(effects, now: now))
         }
         work.run()
         return id
@@ -76,5 +76,36 @@ extension Scheduler {
     /// All registered workers.
     public var workers: [WorkerRecord] {
         read { $0.allWorkers }
+    }
+}
+
+extension Scheduler {
+    /// A remote worker's poll (see `SchedulerCore.poll`); the work it released is the caller's to run. A parked
+    /// poll is answered through `whenAnswered`.
+    public func poll(worker: WorkerID, _ request: PollRequest) throws(SchedulerError) -> (PollStart, PendingWork) {
+        try performDeferred { (core, now, effects) throws(SchedulerError) in
+            let waiter = core.reserveWaiterID()
+            return try core.poll(worker: worker, request, waiter: waiter, now: now, effects: &effects)
+        }
+    }
+
+    /// Runs `callback` exactly once with the answer of a parked poll: at once if it was answered already, else
+    /// on whichever thread answers it.
+    public func whenAnswered(_ waiter: WaiterID, then callback: @escaping @Sendable (PollAnswer) -> Void) {
+        let resumer = Resumer.callback { result in
+            guard case .poll(let answer) = result else { return callback(.mail(WorkerMail())) }
+            callback(answer)
+        }
+        let early = state.withLock { state -> WaitResult? in
+            if let result = state.early.removeValue(forKey: waiter) { return result }
+            state.continuations[waiter] = resumer
+            return nil
+        }
+        if let early { resumer.resume(early) }
+    }
+
+    /// Stops giving a worker new tasks; its undelivered tasks go back to the queue.
+    public func startDraining(worker: WorkerID) {
+        perform { core, now, effects in core.startDraining(worker, now: now, effects: &effects) }
     }
 }

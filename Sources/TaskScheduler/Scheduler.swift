@@ -82,7 +82,7 @@ public final class Scheduler: Sendable {
         return try state.withLock { (state) throws(E) -> (R, PendingWork) in
             var effects = Effects()
             let result = try body(&state.core, now, &effects)
-            return (result, state.collect(effects))
+            return (result, state.collect(effects, now: now))
         }
     }
 
@@ -102,9 +102,11 @@ public final class Scheduler: Sendable {
 }
 
 extension Scheduler.State {
-    mutating func collect(_ effects: Effects) -> Scheduler.PendingWork {
+    mutating func collect(_ effects: Effects, now: Timestamp) -> Scheduler.PendingWork {
         var work = Scheduler.PendingWork()
         if effects.isEmpty { return work }
+        var effects = effects
+        core.settleParkedPolls(now: now, effects: &effects)
         for (id, result) in effects.resolved {
             if let continuation = continuations.removeValue(forKey: id) {
                 work.resumes.append((continuation, result))

@@ -59,9 +59,11 @@ extension SchedulerCore {
 
     private mutating func timeOut(_ id: TaskID, attempt: Int, now: Timestamp, effects: inout Effects) {
         guard let record = tasks[id], record.state == .running, record.attempt == attempt,
-            let workerID = record.holder
+            let workerID = record.holder,
+            // A task that went back to the queue undelivered keeps its attempt: only its current run's deadline counts.
+            let startedAt = record.startedAt, let timeout = record.timeout, startedAt + timeout <= now
         else { return }
-        let limit = record.timeout?.seconds ?? 0
+        let limit = timeout.seconds
         transition(id, to: .failed, now: now, effects: &effects) { record in
             record.error = .timeout("the task ran longer than its timeout_s of \(limit) s")
         }

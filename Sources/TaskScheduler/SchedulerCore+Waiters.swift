@@ -4,6 +4,8 @@ struct WaiterEntry: Sendable {
         case changed(TaskID, after: UInt64)
         /// `ids` in request order; `watched` are the distinct ids still unfinished at registration.
         case tasks(ids: [TaskID], watched: [TaskID], mode: WaitMode, remaining: Int)
+        /// A remote worker's parked poll (see `SchedulerCore.poll`).
+        case poll(WorkerID)
     }
     var condition: Condition
     var deadline: Timestamp
@@ -12,6 +14,7 @@ struct WaiterEntry: Sendable {
         switch condition {
         case .terminal(let id), .changed(let id, _): [id]
         case .tasks(_, let watched, _, _): watched
+        case .poll: []
         }
     }
 }
@@ -70,7 +73,7 @@ extension SchedulerCore {
     public mutating func removeWaiter(_ id: WaiterID) -> WaitResult? {
         guard let entry = waiters.removeValue(forKey: id) else { return nil }
         detach(id, from: entry.watchedTasks, except: nil)
-        return currentResult(of: entry)
+        return release(entry)
     }
 
     /// Releases every parked waiter with the current state (drain).
@@ -83,17 +86,19 @@ extension SchedulerCore {
     /// How many waiters are parked.
     public var parkedWaiters: Int { waiters.count }
 
-    func currentResult(of entry: WaiterEntry) -> WaitResult {
+    /// What a waiter is released with: the current state of its tasks, or a parked poll's mail.
+    private mutating func release(_ entry: WaiterEntry) -> WaitResult {
         switch entry.condition {
         case .terminal(let taskID), .changed(let taskID, _): .task(lookup(taskID))
         case .tasks(let ids, _, _, _): .tasks(ids.map(lookup))
+        case .poll(let workerID): .poll(answerParkedPoll(of: workerID))
         }
     }
 
     mutating func resolveWaiter(_ id: WaiterID, except taskID: TaskID?, effects: inout Effects) {
         guard let entry = waiters.removeValue(forKey: id) else { return }
         detach(id, from: entry.watchedTasks, except: taskID)
-        effects.resolved.append((id, currentResult(of: entry)))
+        effects.resolved.append((id, release(entry)))
     }
 
     private mutating func detach(_ id: WaiterID, from taskIDs: [TaskID], except skipped: TaskID?) {
@@ -118,6 +123,8 @@ extension SchedulerCore {
                 if done { resolveWaiter(id, except: taskID, effects: &effects) } else { keep.append(id) }
             case .changed(_, let after):
                 if version > after { resolveWaiter(id, except: taskID, effects: &effects) } else { keep.append(id) }
+            case .poll:
+                keep.append(id)
             case .tasks(let all, let watched, let mode, let remaining):
                 guard done else {
                     keep.append(id)

@@ -60,9 +60,7 @@ extension SchedulerCore {
         worker workerID: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [],
         maxAssignments: Int, takeCancelRequests: Bool = true, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> WorkerMail {
-        guard let worker = workers.index(forKey: workerID) else {
-            throw SchedulerError(.unknownWorker, "worker \(workerID) is not registered (it left or was declared dead)")
-        }
+        guard let worker = workers.index(forKey: workerID) else { throw missingWorker(workerID) }
         workers.values[worker].lastSeenAt = now
         if let lease = workers.values[worker].lease { leaseDeadlines[workerID] = now + lease }
         var mail = WorkerMail()
@@ -74,7 +72,19 @@ extension SchedulerCore {
             mail.confirmAcks.append(handleConfirm(confirm, from: workerID, now: now, effects: &effects))
         }
         fill(workerID, now: now, effects: &effects)
-        // `workers` gained or lost no entry since `worker` was found, so the index is still valid.
+        deliver(worker, into: &mail, maxAssignments: maxAssignments, takeCancelRequests: takeCancelRequests)
+        if !effects.signaledWorkers.isEmpty && !workers.values[worker].hasMail {
+            // The worker is here and took everything: no need to signal it.
+            effects.signaledWorkers.removeAll { $0.worker == workerID }
+        }
+        return mail
+    }
+
+    /// Moves up to `maxAssignments` tasks from the worker's outbox, and its cancel requests, into `mail`.
+    mutating func deliver(
+        _ worker: Dictionary<WorkerID, WorkerRecord>.Index, into mail: inout WorkerMail, maxAssignments: Int,
+        takeCancelRequests: Bool = true
+    ) {
         while mail.assignments.count < maxAssignments, let id = workers.values[worker].outbox.popFirst() {
             let task = tasks.slot(of: id)!
             tasks[slot: task].delivered = true
@@ -86,14 +96,9 @@ extension SchedulerCore {
                     deadline: timeout.map { tasks[slot: task].startedAt! + $0 }))
         }
         if takeCancelRequests && !workers.values[worker].cancelRequests.isEmpty {
-            mail.cancelRequests = workers.values[worker].cancelRequests
+            mail.cancelRequests.append(contentsOf: workers.values[worker].cancelRequests)
             workers.values[worker].cancelRequests.removeAll()
         }
-        if !effects.signaledWorkers.isEmpty && !workers.values[worker].hasMail {
-            // The worker is here and took everything: no need to signal it.
-            effects.signaledWorkers.removeAll { $0.worker == workerID }
-        }
-        return mail
     }
 
     /// Takes the cancel requests waiting for a worker without reporting anything.
@@ -101,6 +106,17 @@ extension SchedulerCore {
         guard let requests = workers[workerID]?.cancelRequests, !requests.isEmpty else { return [] }
         workers[workerID]!.cancelRequests.removeAll()
         return requests
+    }
+
+    /// The error for a worker id that is not registered: `worker_gone` if it was once, else `unknown_worker`.
+    func missingWorker(_ workerID: WorkerID) -> SchedulerError {
+        if workerID.rawValue >= 1 && workerID.rawValue < nextWorkerID {
+            return SchedulerError(
+                .workerGone,
+                "worker \(workerID) is no longer registered: it left or missed its lease, and its tasks went back to "
+                    + "the queue; register again")
+        }
+        return SchedulerError(.unknownWorker, "no worker has the id \(workerID)")
     }
 
     /// Whether a worker has assignments or cancel requests waiting.
@@ -192,6 +208,10 @@ extension SchedulerCore {
     ) -> Bool {
         guard let worker = workers.removeValue(forKey: workerID) else { return false }
         leaseDeadlines[workerID] = nil
+        if let parked = worker.parkedPoll {
+            // The worker is gone, so its parked poll is answered with that.
+            resolveWaiter(parked.waiter, except: nil, effects: &effects)
+        }
         for index in worker.functionIndexes {
             workersByFunction[index].removeAll { $0 == workerID }
         }
@@ -205,6 +225,13 @@ extension SchedulerCore {
         for id in worker.held.sorted() {
             guard let record = tasks[id], record.holder == workerID else { continue }
             switch record.state {
+            case .running where !record.delivered:
+                // Never handed over, so never run: back to the queue with the same attempt.
+                transition(id, to: .pending, now: now, effects: &effects) { record in
+                    record.holder = nil
+                    record.startedAt = nil
+                }
+                requeued.append(id)
             case .running where record.attempt <= record.maxRetries:
                 transition(id, to: .pending, now: now, effects: &effects) { record in
                     record.attempt += 1

@@ -163,7 +163,8 @@ public struct SchedulerCore: Sendable {
 
     /// Fills a worker's free capacity from the queue.
     mutating func fill(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
-        guard pending.count > 0, let worker = workers.index(forKey: workerID) else { return }
+        guard pending.count > 0, let worker = workers.index(forKey: workerID), !workers.values[worker].draining
+        else { return }
         while workers.values[worker].hasCapacity, pending.count > 0,
             let id = popPending(among: workers.values[worker].functionIndexes)
         {

@@ -9,6 +9,7 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
             case invalidArgument = "invalid_argument"
             case batchTooLarge = "batch_too_large"
             case unknownWorker = "unknown_worker"
+            case workerGone = "worker_gone"
             case shuttingDown = "shutting_down"
         }
         private let base: Base
@@ -24,8 +25,10 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
         public static let invalidArgument = Code(.invalidArgument)
         /// A batch holds more tasks than allowed.
         public static let batchTooLarge = Code(.batchTooLarge)
-        /// The worker id is not registered (never was, left, or was declared dead).
+        /// No worker ever had this id.
         public static let unknownWorker = Code(.unknownWorker)
+        /// The worker left or was declared dead; what it reports now changes nothing.
+        public static let workerGone = Code(.workerGone)
         /// The scheduler is draining and accepts no new tasks.
         public static let shuttingDown = Code(.shuttingDown)
 

@@ -25,6 +25,10 @@ public struct WorkerRecord: Sendable {
     var functionIndexes: [Int] = []
     /// Tasks it has been asked to stop, not yet handed over.
     var cancelRequests: [TaskID] = []
+    /// Its long-poll, parked until mail arrives, its deadline passes, or a newer poll supersedes it.
+    var parkedPoll: ParkedPoll?
+    /// True once it said it takes no new tasks (graceful drain).
+    public internal(set) var draining = false
 
     /// How many tasks count against its capacity.
     public var load: Int { held.count }
@@ -122,4 +126,7 @@ public struct WorkerMail: Sendable {
     public var assignments: [Assignment] = []
     /// Tasks to stop.
     public var cancelRequests: [TaskID] = []
+
+    /// Empty mail.
+    public init() {}
 }

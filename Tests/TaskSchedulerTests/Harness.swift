@@ -26,6 +26,7 @@ struct Harness {
     {
         var effects = Effects()
         let result = try body(&core, now, &effects)
+        core.settleParkedPolls(now: now, effects: &effects)
         for (id, value) in effects.resolved {
             #expect(released[id] == nil, "waiter \(id.rawValue) released twice")
             released[id] = value
@@ -86,6 +87,18 @@ struct Harness {
     @discardableResult
     mutating func confirm(_ worker: WorkerID, _ id: TaskID, _ kind: CancelConfirm) -> ReportAck {
         try! exchange(worker, confirms: [WorkerConfirm(taskID: id, kind: kind)], max: 0).confirmAcks[0]
+    }
+
+    mutating func poll(_ worker: WorkerID, _ request: PollRequest) throws(SchedulerError) -> PollStart {
+        try apply { (core, now, effects) throws(SchedulerError) in
+            try core.poll(worker: worker, request, waiter: core.reserveWaiterID(), now: now, effects: &effects)
+        }
+    }
+
+    /// The answer a parked poll was released with, if it was.
+    func answer(_ waiter: WaiterID) -> PollAnswer? {
+        guard case .poll(let answer) = released[waiter] else { return nil }
+        return answer
     }
 
     mutating func cancel(_ id: TaskID) -> CancelDecision {
