@@ -218,6 +218,8 @@ public struct WireStats: Codable, Sendable, Hashable {
     public var queued: Int
     public var queueLimit: Int
     public var workers: Int
+    /// Of `workers`, those connected over the worker API.
+    public var remoteWorkers: Int?
     public var capacity: Int
     public var load: Int
     public var waiters: Int
@@ -230,5 +232,6 @@ public struct WireStats: Codable, Sendable, Hashable {
         case tasks, queued, workers, capacity, load, waiters, tombstones, totals
         case queueLimit = "queue_limit"
         case parkedRequests = "parked_requests"
+        case remoteWorkers = "remote_workers"
     }
 }

@@ -23,6 +23,7 @@ extension Gateway {
             writer.fields(TaskState.allCases.map { ($0.rawValue, stats.tasksByState[$0] ?? 0) })
             for (name, value) in [
                 ("queued", stats.queued), ("queue_limit", stats.queueLimit), ("workers", stats.workers),
+                ("remote_workers", stats.remoteWorkers),
                 ("capacity", stats.capacity), ("load", stats.load), ("waiters", stats.waiters),
                 ("parked_requests", parked), ("tombstones", stats.tombstones),
             ] {

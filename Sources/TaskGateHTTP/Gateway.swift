@@ -17,6 +17,10 @@ public final class Gateway: Sendable {
         public var maxParked = 10_000
         /// The largest page of `GET /tasks`.
         public var maxListLimit = 1_000
+        /// A remote worker's lease when it does not ask for one.
+        public var defaultLease: Duration = .seconds(10)
+        /// The leases a remote worker may ask for.
+        public var leaseRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3_600)
 
         /// The defaults.
         public init() {}
@@ -83,6 +87,8 @@ public final class Gateway: Sendable {
         case "/stats", "/healthz", "/readyz":
             guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
             return .respond(health(String(path.dropFirst())))
+        case _ where path.hasPrefix("/workers") && (path.utf8.count == 8 || path.utf8.dropFirst(8).first == 47):
+            return try routeWorkers(request, deferring: &deferred)
         default:
             // `/tasks/{id}`: one more segment, not empty.
             guard path.hasPrefix("/tasks/"), path.utf8.count > 7, !path.utf8.dropFirst(7).contains(UInt8(ascii: "/"))

@@ -85,6 +85,17 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    static func workerNotFound(_ id: String) -> Problem {
+        Problem(404, "unknown_worker", "No such worker", "no worker has the id '\(id)'")
+    }
+
+    static func workerGone(_ id: String) -> Problem {
+        Problem(
+            409, "worker_gone", "The worker is no longer registered",
+            "worker \(id) left or missed its lease; its tasks went back to the queue and its reports are refused. "
+                + "Register again.")
+    }
+
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",
@@ -111,6 +122,8 @@ public struct Problem: Error, Sendable {
             self.init(422, code, "The batch holds too many tasks", error.message)
         case .unknownWorker:
             self.init(404, code, "No such worker", error.message)
+        case .workerGone:
+            self.init(409, code, "The worker is no longer registered", error.message)
         default:
             self.init(422, code, "A field is invalid", error.message)
         }

@@ -73,6 +73,11 @@ extension Scheduler {
         read { $0.worker(id) }
     }
 
+    /// Whether this run ever registered the worker (it may have left or died since).
+    public func wasRegistered(_ id: WorkerID) -> Bool {
+        read { $0.wasRegistered(id) }
+    }
+
     /// All registered workers.
     public var workers: [WorkerRecord] {
         read { $0.allWorkers }

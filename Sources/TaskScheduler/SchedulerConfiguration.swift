@@ -30,7 +30,7 @@ public struct SchedulerConfiguration: Sendable {
     public var maxBatchSize = 1_000
     /// How often the timer loop fires deadlines (long-polls, leases, timeouts, retention).
     public var timerResolution: Duration = .milliseconds(5)
-    /// The first task id is drawn at random below this, times 2^32, so ids of earlier runs are unlikely to recur.
+    /// Task and worker ids start at a random point, so ids of earlier runs are unlikely to recur.
     public var randomizeTaskIDs = true
 
     /// The defaults.

@@ -10,6 +10,8 @@ public struct SchedulerStats: Hashable, Sendable {
     public var queueLimit: Int
     /// Registered workers.
     public var workers: Int
+    /// How many of them are remote (they hold a lease).
+    public var remoteWorkers: Int = 0
     /// Sum of worker capacities.
     public var capacity: Int
     /// Sum of worker loads.
@@ -45,7 +47,7 @@ extension SchedulerCore {
         for state in TaskState.allCases { byState[state] = stateCounts[state.index] }
         return SchedulerStats(
             tasksByState: byState, queued: pending.count, queueLimit: configuration.queueLimit,
-            workers: workers.count, capacity: workers.values.reduce(0) { $0 + $1.capacity },
+            workers: workers.count, remoteWorkers: workers.values.count { $0.lease != nil }, capacity: workers.values.reduce(0) { $0 + $1.capacity },
             load: workers.values.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
             idempotencyKeys: idempotency.count, counters: counters)
     }

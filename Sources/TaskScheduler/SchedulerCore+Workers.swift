@@ -110,13 +110,18 @@ extension SchedulerCore {
 
     /// The error for a worker id that is not registered: `worker_gone` if it was once, else `unknown_worker`.
     func missingWorker(_ workerID: WorkerID) -> SchedulerError {
-        if workerID.rawValue >= 1 && workerID.rawValue < nextWorkerID {
+        if wasRegistered(workerID) {
             return SchedulerError(
                 .workerGone,
                 "worker \(workerID) is no longer registered: it left or missed its lease, and its tasks went back to "
                     + "the queue; register again")
         }
         return SchedulerError(.unknownWorker, "no worker has the id \(workerID)")
+    }
+
+    /// Whether this run ever registered the worker (it may have left or died since).
+    public func wasRegistered(_ workerID: WorkerID) -> Bool {
+        workerID.rawValue >= firstWorkerID && workerID.rawValue < nextWorkerID
     }
 
     /// Whether a worker has assignments or cancel requests waiting.

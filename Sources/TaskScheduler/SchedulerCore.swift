@@ -22,6 +22,8 @@ public struct SchedulerCore: Sendable {
     /// Workers offering each function, by function index.
     var workersByFunction: [[WorkerID]] = []
     var nextWorkerID: UInt64 = 1
+    /// The first worker id of this run: ids from `firstWorkerID` up to `nextWorkerID` were handed out.
+    var firstWorkerID: UInt64 = 1
     var leaseDeadlines: [WorkerID: Timestamp] = [:]
     var waiters: [WaiterID: WaiterEntry] = [:]
     var nextWaiterID: UInt64 = 1
@@ -49,6 +51,9 @@ public struct SchedulerCore: Sendable {
         // Ids of this run start at a random multiple of 2^32, so an id from an earlier run is unlikely to be
         // mistaken for one of this run.
         self.nextTaskID = configuration.randomizeTaskIDs ? UInt64.random(in: 1..<(1 << 31)) << 32 : 1
+        // Worker ids too: a remote worker that outlived a server restart must not pass for a worker of this run.
+        self.firstWorkerID = configuration.randomizeTaskIDs ? UInt64.random(in: 1..<(1 << 20)) << 20 : 1
+        self.nextWorkerID = firstWorkerID
     }
 
     /// The current record of a task, or why there is none.
