@@ -126,7 +126,8 @@ extension RequestParsing {
 
     /// `{message}`: why the function failed.
     private static func failureMessage(_ raw: [UInt8], kind: JSONKind, pointer: String) throws(Problem) -> String {
-        let invalid = Problem.invalidRequest("error must be an object with a string message", pointer: "\(pointer)/error")
+        let invalid = Problem.invalidRequest(
+            "error must be an object with a string message", pointer: "\(pointer)/error")
         guard kind == .object, let members = try? JSONScanner.members(raw) else { throw invalid }
         var message: String?
         for member in members {
@@ -197,7 +198,8 @@ extension RequestParsing {
         guard kind == .number, let value = Double(String(decoding: raw, as: UTF8.self)), value.isFinite,
             allowZero ? value >= 0 : value > 0
         else {
-            throw .invalidRequest("\(what) must be a \(allowZero ? "non-negative" : "positive") number", pointer: pointer)
+            throw .invalidRequest(
+                "\(what) must be a \(allowZero ? "non-negative" : "positive") number", pointer: pointer)
         }
         return .seconds(value, atMost: .seconds(1e9))
     }

@@ -47,7 +47,8 @@ extension SchedulerCore {
         for state in TaskState.allCases { byState[state] = stateCounts[state.index] }
         return SchedulerStats(
             tasksByState: byState, queued: pending.count, queueLimit: configuration.queueLimit,
-            workers: workers.count, remoteWorkers: workers.values.count { $0.lease != nil }, capacity: workers.values.reduce(0) { $0 + $1.capacity },
+            workers: workers.count, remoteWorkers: workers.values.count { $0.lease != nil },
+            capacity: workers.values.reduce(0) { $0 + $1.capacity },
             load: workers.values.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
             idempotencyKeys: idempotency.count, counters: counters)
     }
