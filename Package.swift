@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TaskGateAPI", targets: ["TaskGateAPI"]),
         .library(name: "TaskGateHTTP", targets: ["TaskGateHTTP"]),
         .library(name: "TaskGateClient", targets: ["TaskGateClient"]),
+        .library(name: "TaskGateWorker", targets: ["TaskGateWorker"]),
         .executable(name: "taskgate", targets: ["taskgate"]),
     ],
     dependencies: [
@@ -65,6 +66,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TaskGateWorker",
+            dependencies: [
+                "TaskGateAPI",
+                "TaskGateClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "TaskGateTesting",
             dependencies: [
                 "TaskGateHTTP",
@@ -79,6 +90,7 @@ let package = Package(
             dependencies: [
                 "TaskGateHTTP",
                 "TaskGateClient",
+                "TaskGateWorker",
                 "TaskGateAPI",
                 "TaskGateFunctions",
                 "TaskScheduler",

@@ -5,13 +5,14 @@ import NIOHTTP1
 import TaskGateAPI
 
 /// One HTTP exchange with the server over the client's connection pool; maps transport failures to
-/// `TaskGateError.disconnected` and keeps Swift task cancellation as `CancellationError`.
-struct Transport: Sendable {
+/// `TaskGateError.disconnected` and keeps Swift task cancellation as `CancellationError`. Shared with the worker
+/// runtime (`package`).
+package struct Transport: Sendable {
     /// A whole answer.
-    struct Response: Sendable {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: [UInt8]
+    package struct Response: Sendable {
+        package var status: Int
+        package var headers: HTTPHeaders
+        package var body: [UInt8]
     }
 
     let http: HTTPClient
@@ -19,7 +20,16 @@ struct Transport: Sendable {
     let token: String?
     let maxResponseBytes: Int
 
-    func send(
+    /// A transport over `http` to the server at `baseURL`.
+    package init(http: HTTPClient, baseURL: String, token: String?, maxResponseBytes: Int) {
+        self.http = http
+        self.baseURL = baseURL
+        self.token = token
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Sends one request and reads the whole answer.
+    package func send(
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
         timeout: Duration
     ) async throws -> Response {
@@ -47,7 +57,7 @@ struct Transport: Sendable {
     }
 
     /// Decodes a JSON answer, or the problem in a 4xx/5xx one.
-    func decode<T: Decodable>(_ type: T.Type, from response: Response) throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type, from response: Response) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
@@ -56,7 +66,7 @@ struct Transport: Sendable {
     }
 
     /// The problem a 4xx/5xx answer carries (or one made up when the body is not a problem).
-    func problem(_ response: Response) -> WireProblem {
+    package func problem(_ response: Response) -> WireProblem {
         if let problem = try? JSONDecoder().decode(WireProblem.self, from: Data(response.body)) { return problem }
         return WireProblem(
             type: "about:blank", title: "Unexpected answer", status: response.status,
@@ -66,14 +76,14 @@ struct Transport: Sendable {
 
 extension Duration {
     /// The duration in whole nanoseconds (saturating).
-    var nanoseconds: Int64 {
+    package var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? (seconds < 0 ? .min : .max) : scaled &+ attoseconds / 1_000_000_000
     }
 
     /// The duration in seconds.
-    var seconds: Double {
+    package var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -27,7 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to bind; 0 picks a free one (env TASKGATE_PORT; default 8080).")
     var port: Int?
 
-    @Option(help: "In-process worker slots (env TASKGATE_WORKERS; default: the number of cores).")
+    @Option(
+        help:
+            "In-process worker slots; 0 for remote workers only (env TASKGATE_WORKERS; default: the number of cores).")
     var workers: Int?
 
     @Option(
@@ -91,9 +93,8 @@ struct Serve: AsyncParsableCommand {
             metadata: ["http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)"])
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: scheduler), .init(service: pool), .init(service: http),
-                ],
+                services: [.init(service: scheduler)] + (settings.workers > 0 ? [.init(service: pool)] : [])
+                    + [.init(service: http)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

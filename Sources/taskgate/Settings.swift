@@ -55,7 +55,8 @@ struct Settings {
             guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
             server.port = port
         }
-        if let workers = try positive(value(serve.workers, "TASKGATE_WORKERS", { Int($0) }), "workers") {
+        if let workers = try value(serve.workers, "TASKGATE_WORKERS", { Int($0) }) {
+            guard workers >= 0 else { throw ValidationError("workers must be 0 or more") }
             self.workers = workers
         }
         if let maxBody = try positive(value(serve.maxBody, "TASKGATE_MAX_BODY", { Int($0) }), "max-body") {
