@@ -120,6 +120,13 @@ let package = Package(
             dependencies: ["TaskGateClient", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateHTTP"]
         ),
         .testTarget(
+            name: "TaskGateWorkerTests",
+            dependencies: [
+                "TaskGateWorker", "TaskGateClient", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "TaskGateFunctionsTests",
             dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),
     ],

@@ -78,6 +78,7 @@ extension Gateway {
     /// `max_retries`), its canceling tasks become canceled. 204.
     func leave(_ raw: String) throws(Problem) -> HTTPResponse {
         let id = try workerID(raw)
+        try requireRemote(id, raw: raw)
         guard scheduler.removeWorker(id, reason: .left) else { throw missingWorker(id, raw: raw) }
         return HTTPResponse(status: 204, headers: [], body: [])
     }
@@ -88,6 +89,7 @@ extension Gateway {
         -> HandlerResult
     {
         let id = try workerID(raw)
+        try requireRemote(id, raw: raw)
         let body: [UInt8]
         if request.body.isEmpty && !request.bodyTooLarge {
             body = []
@@ -97,7 +99,8 @@ extension Gateway {
         var poll = try RequestParsing.poll(body, maxWait: configuration.maxWait)
         if let worker = scheduler.worker(id), let limit = maxPollWait(worker) { poll.wait = min(poll.wait, limit) }
         // Reports are taken whatever happens next: with no room to park, or while draining, answer at once.
-        let parks = poll.wait > .zero && !draining.load(ordering: .relaxed) && reserveParkedSlot()
+        let draining = draining.load(ordering: .relaxed)
+        let parks = poll.wait > .zero && !draining && reserveParkedSlot()
         if !parks { poll.wait = .zero }
         let start: PollStart
         let work: Scheduler.PendingWork
@@ -112,7 +115,8 @@ extension Gateway {
         switch start {
         case .answered(let mail):
             if parks { parkedCount.subtract(1, ordering: .relaxed) }
-            return .respond(WorkerJSON.pollResponse(mail, request: poll))
+            // While the server drains it answers polls at once: Retry-After keeps workers from spinning.
+            return .respond(WorkerJSON.pollResponse(mail, request: poll, retryAfter: draining))
         case .parked(let waiter):
             return .deferred { [self, poll] responder in
                 scheduler.whenAnswered(waiter) { answer in
@@ -142,6 +146,11 @@ extension Gateway {
             return false
         }
         return true
+    }
+
+    /// In-process workers belong to the server: the worker API neither polls for them nor removes them.
+    private func requireRemote(_ id: WorkerID, raw: String) throws(Problem) {
+        if let worker = scheduler.worker(id), worker.lease == nil { throw .inProcessWorker(raw) }
     }
 
     private func workerID(_ raw: String) throws(Problem) -> WorkerID {

@@ -96,6 +96,12 @@ public struct Problem: Error, Sendable {
                 + "Register again.")
     }
 
+    static func inProcessWorker(_ id: String) -> Problem {
+        Problem(
+            409, "in_process_worker", "The worker runs inside the server",
+            "worker \(id) is one of the server's in-process workers; only remote workers poll and leave")
+    }
+
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",

@@ -38,7 +38,7 @@ enum WorkerJSON {
     }
 
     /// The answer of a poll: the tasks to run, the tasks to stop, and the reports that were refused.
-    static func pollResponse(_ mail: WorkerMail, request: PollRequest) -> HTTPResponse {
+    static func pollResponse(_ mail: WorkerMail, request: PollRequest, retryAfter: Bool = false) -> HTTPResponse {
         var writer = JSONWriter(capacity: 64 + mail.assignments.reduce(0) { $0 + 160 + $1.args.count })
         writer.beginObject()
         writer.key("tasks")
@@ -83,6 +83,8 @@ enum WorkerJSON {
         }
         writer.endArray()
         writer.endObject()
-        return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
+        let headers: [(name: String, value: String)] =
+            retryAfter ? [("Cache-Control", "no-store"), ("Retry-After", "1")] : [("Cache-Control", "no-store")]
+        return .json(200, writer.bytes, headers: headers)
     }
 }
