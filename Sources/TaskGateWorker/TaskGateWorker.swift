@@ -95,7 +95,8 @@ public final class TaskGateWorker: Service, Sendable {
             try await register()
             pump()
             try? await gracefulShutdown()
-            await drainAndLeave()
+            // Cancellation ends the wait above; the drain itself must still be able to sleep and send.
+            await Task { await self.drainAndLeave() }.value
         } catch {
             await stopAll()
             try? await http.shutdown()
