@@ -104,6 +104,18 @@ extension SchedulerCore {
         if finished.count != terminal { problems.append("retention queue \(finished.count) != finished \(terminal)") }
         for worker in workers.values {
             if worker.held.count > worker.capacity { problems.append("worker \(worker.id) is over capacity") }
+            if let parked = worker.parkedPoll {
+                if case .poll(worker.id) = waiters[parked.waiter]?.condition {
+                } else {
+                    problems.append("worker \(worker.id) has a parked poll without its waiter")
+                }
+                if (!worker.outbox.isEmpty && parked.maxAssignments > 0) || !worker.cancelRequests.isEmpty {
+                    problems.append("worker \(worker.id) has mail while its poll is parked")
+                }
+            }
+            if worker.draining && !worker.outbox.isEmpty {
+                problems.append("draining worker \(worker.id) has undelivered tasks")
+            }
             for id in worker.outbox where tasks[id]?.state != .running || tasks[id]?.delivered == true {
                 problems.append("worker \(worker.id) outbox holds task \(id) that is not waiting for it")
             }

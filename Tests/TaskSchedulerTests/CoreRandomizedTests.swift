@@ -17,7 +17,16 @@ import Testing
         var submitted: [TaskID] = []
         var cancelAnswers: [TaskID: [CancelDecision]] = [:]
         var waiterTask: [WaiterID: TaskID] = [:]
+        var parkedPolls: [WaiterID: WorkerID] = [:]
         for _ in 0..<400 {
+            // Parked polls answered by the last step hand their tasks over.
+            for (waiter, worker) in parkedPolls {
+                guard let result = h.released[waiter] else { continue }
+                parkedPolls[waiter] = nil
+                if case .poll(.mail(let mail)) = result {
+                    held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
+                }
+            }
             switch Int.random(in: 0..<100, using: &rng) {
             case 0..<25:
                 if let id = try? h.submit(
@@ -48,9 +57,21 @@ import Testing
                     }
                     held[worker]!.remove(id)
                 }
-                let mail = try h.exchange(
-                    worker, results: results, confirms: confirms, max: Int.random(in: 0...2, using: &rng))
-                held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
+                let max = Int.random(in: 0...2, using: &rng)
+                if Int.random(in: 0..<3, using: &rng) == 0 {
+                    // A long-poll: answered now, or parked until mail, its deadline or a newer poll.
+                    let request = PollRequest(
+                        results: results, confirms: confirms, maxAssignments: max,
+                        wait: .milliseconds(Int64.random(in: 0..<3000, using: &rng)),
+                        drain: Int.random(in: 0..<20, using: &rng) == 0)
+                    switch try h.poll(worker, request) {
+                    case .answered(let mail): held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
+                    case .parked(let waiter): parkedPolls[waiter] = worker
+                    }
+                } else {
+                    let mail = try h.exchange(worker, results: results, confirms: confirms, max: max)
+                    held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
+                }
             case 75..<80:
                 if workers.count > 1 || Bool.random(using: &rng), let worker = workers.randomElement(using: &rng) {
                     h.removeWorker(worker, Bool.random(using: &rng) ? .left : .died("random"))
@@ -58,6 +79,7 @@ import Testing
                     held[worker] = nil
                 }
             case 80..<85:
+                // A worker that stopped taking tasks cannot finish the run; others join to replace it.
                 workers.append(
                     h.register(
                         Bool.random(using: &rng) ? ["f", "g"] : ["f"], capacity: Int.random(in: 1...3, using: &rng)))
@@ -68,6 +90,9 @@ import Testing
         }
         // Settle: one worker for everything answers every outstanding request and finishes all work.
         for worker in workers { h.removeWorker(worker, .left) }
+        for (waiter, _) in parkedPolls {
+            #expect(h.released[waiter] != nil, "a parked poll of a removed worker was never answered")
+        }
         let finisher = h.register(capacity: 1000)
         for _ in 0..<5 {
             let mail = try h.exchange(finisher, max: 1000)
