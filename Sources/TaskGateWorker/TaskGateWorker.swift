@@ -57,6 +57,7 @@ public final class TaskGateWorker: Service, Sendable {
         var registering = false
         var stopped = false
         var failures = 0
+        var registrationWaiters: [CheckedContinuation<String, Never>] = []
     }
 
     /// How the worker runs.
@@ -83,6 +84,18 @@ public final class TaskGateWorker: Service, Sendable {
 
     /// The id the server gave this worker, once registered.
     public var workerID: String? { state.withLock { $0.workerID } }
+
+    /// Waits until the worker is registered (at once if it is) and returns its id.
+    public func registered() async -> String {
+        await withCheckedContinuation { continuation in
+            let id = state.withLock { state -> String? in
+                if let id = state.workerID { return id }
+                state.registrationWaiters.append(continuation)
+                return nil
+            }
+            if let id { continuation.resume(returning: id) }
+        }
+    }
 
     /// Tasks running now.
     public var runningCount: Int { state.withLock { $0.running.count } }
@@ -120,11 +133,14 @@ public final class TaskGateWorker: Service, Sendable {
                 if response.status == 201 {
                     let worker = try transport.decode(WireWorker.self, from: response)
                     let serverWait = worker.maxWaitSeconds.map { Duration.seconds($0) } ?? .seconds(5)
-                    state.withLock { state in
+                    let waiters = state.withLock { state in
                         state.workerID = worker.id
                         state.maxWait = min(configuration.pollWait ?? serverWait, serverWait)
                         state.registering = false
+                        defer { state.registrationWaiters.removeAll() }
+                        return state.registrationWaiters
                     }
+                    for waiter in waiters { waiter.resume(returning: worker.id) }
                     logger.info(
                         "worker registered",
                         metadata: ["worker.id": "\(worker.id)", "worker.functions": "\(handlers.names)"])
