@@ -1,10 +1,12 @@
 // The client benchmark (issue 4): the workload measured on Scaler, Celery and Dask, through TaskGateClient against a
 // running taskgate server. `scripts/bench-client.sh` starts the server and runs this.
 //
-//   taskgate-bench-client URL [RUNS]
+//   taskgate-bench-client URL [RUNS] [SECTIONS] [CANCEL_FUNCTION]
 //     (a) 10,000 echo tasks: map (POST /tasks/batch) then gather; tasks/s end to end, per run and median
 //     (b) 500 sequential submit-then-result round trips: p50 and p99
-//     (c) cancel of a running sleep: time from cancel() to the confirmed answer, 20 times: median and max
+//     (c) cancel of a running CANCEL_FUNCTION (default sleep, args {"seconds": 60}): time from cancel() to the
+//         confirmed answer, 20 times: median and max
+//   SECTIONS picks some of them (default abc). `scripts/bench-workers.sh` runs it against remote workers.
 
 import Foundation
 import TaskGateAPI
@@ -16,6 +18,8 @@ guard arguments.count >= 2 else {
     exit(2)
 }
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+let sections = arguments.count > 3 ? arguments[3] : "abc"
+let cancelFunction = arguments.count > 4 ? arguments[4] : "sleep"
 let client = TaskGateClient(baseURL: arguments[1])
 
 func median(_ values: [Double]) -> Double {
@@ -40,7 +44,7 @@ _ = try await client.gather(try await client.map(function: "echo", (0..<2_000).m
 
 print("(a) 10,000 echo tasks, map + gather")
 var rates: [Double] = []
-for run in 1...runs {
+for run in 1...runs where sections.contains("a") {
     let args = (0..<10_000).map { JSONValue.object(["i": .integer(Int64($0))]) }
     let start = clock.now
     let futures = try await client.map(function: "echo", args)
@@ -51,12 +55,12 @@ for run in 1...runs {
     rates.append(rate)
     print("  run \(run): \(Int(rate)) tasks/s (\(String(format: "%.1f", milliseconds(elapsed))) ms)")
 }
-print("  median \(Int(median(rates))) tasks/s")
+if !rates.isEmpty { print("  median \(Int(median(rates))) tasks/s") }
 
 print("(b) 500 sequential submit-then-result round trips")
 var p50s: [Double] = []
 var p99s: [Double] = []
-for run in 1...runs {
+for run in 1...runs where sections.contains("b") {
     var trips: [Double] = []
     for index in 0..<500 {
         let start = clock.now
@@ -69,20 +73,25 @@ for run in 1...runs {
     p99s.append(percentile(trips, 0.99))
     print("  run \(run): p50 \(String(format: "%.3f", p50s.last!)) ms, p99 \(String(format: "%.3f", p99s.last!)) ms")
 }
-print("  median p50 \(String(format: "%.3f", median(p50s))) ms, median p99 \(String(format: "%.3f", median(p99s))) ms")
+if !p50s.isEmpty {
+    print(
+        "  median p50 \(String(format: "%.3f", median(p50s))) ms, median p99 \(String(format: "%.3f", median(p99s))) ms")
+}
 
-print("(c) cancel of a running sleep: cancel() until confirmed")
+print("(c) cancel of a running \(cancelFunction): cancel() until confirmed")
 var cancels: [Double] = []
-for _ in 0..<20 {
-    let future = try await client.submit(function: "sleep", args: ["seconds": 60])
+for _ in 0..<(sections.contains("c") ? 20 : 0) {
+    let future = try await client.submit(function: cancelFunction, args: ["seconds": 60])
     while try await client.task(future.id).state != .running {}
     let start = clock.now
     let cancelled = try await future.cancel()
     cancels.append(milliseconds(clock.now - start))
     precondition(cancelled && future.isCancelled, "the cancel was not confirmed")
 }
-print(
-    "  median \(String(format: "%.3f", median(cancels))) ms, max \(String(format: "%.3f", cancels.max()!)) ms"
-        + " (20 cancels)")
+if !cancels.isEmpty {
+    print(
+        "  median \(String(format: "%.3f", median(cancels))) ms, max \(String(format: "%.3f", cancels.max()!)) ms"
+            + " (20 cancels)")
+}
 
 try await client.shutdown()
