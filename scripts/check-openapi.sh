@@ -23,5 +23,6 @@ done
 url=$(head -1 "$out" | sed 's/^listening on //')
 [ -n "$url" ] || { echo "the server did not start"; exit 1; }
 echo "schemathesis against $url"
-schemathesis run openapi.yaml --url "$url" --checks all --request-timeout 20 --max-response-time 10 \
+# use_after_free is also excluded here (not only in schemathesis.toml): the stateful phase ran it regardless.
+schemathesis run openapi.yaml --url "$url" --checks all --exclude-checks use_after_free --request-timeout 20 --max-response-time 10 \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-1}" --no-color

@@ -16,14 +16,15 @@ extension RequestParsing {
             case "name":
                 guard member.kind == .string else { throw .invalidRequest("name must be a string", pointer: pointer) }
                 registration.name = string(raw)
-                guard registration.name.utf8.count <= 200 else {
-                    throw .invalidRequest("name must be at most 200 bytes", pointer: pointer)
+                guard registration.name.unicodeScalars.count <= 200 else {
+                    throw .invalidRequest("name must be at most 200 characters", pointer: pointer)
                 }
             case "functions":
                 let functions = try strings(raw, pointer: pointer, what: "functions")
                 for (index, function) in functions.enumerated()
-                where function.isEmpty || function.utf8.count > 200 {
-                    throw .invalidRequest("a function name must be 1 to 200 bytes", pointer: "\(pointer)/\(index)")
+                where function.isEmpty || function.unicodeScalars.count > 200 {
+                    throw .invalidRequest(
+                        "a function name must be 1 to 200 characters", pointer: "\(pointer)/\(index)")
                 }
                 registration.functions = Set(functions)
                 hasFunctions = true
@@ -77,8 +78,10 @@ extension RequestParsing {
                 let wait = try seconds(raw, kind: member.kind, pointer: pointer, what: "wait_s", allowZero: true)
                 request.wait = min(wait, maxWait)
             case "max_tasks":
-                guard member.kind == .number, let value = Int(String(decoding: raw, as: UTF8.self)), value >= 0 else {
-                    throw .invalidRequest("max_tasks must be a non-negative integer", pointer: pointer)
+                guard member.kind == .number, let value = Int(String(decoding: raw, as: UTF8.self)),
+                    (0...1_000_000).contains(value)
+                else {
+                    throw .invalidRequest("max_tasks must be an integer from 0 to 1000000", pointer: pointer)
                 }
                 request.maxAssignments = value
             case "drain":
