@@ -75,7 +75,8 @@ for run in 1...runs where sections.contains("b") {
 }
 if !p50s.isEmpty {
     print(
-        "  median p50 \(String(format: "%.3f", median(p50s))) ms, median p99 \(String(format: "%.3f", median(p99s))) ms")
+        "  median p50 \(String(format: "%.3f", median(p50s))) ms, median p99 \(String(format: "%.3f", median(p99s))) ms"
+    )
 }
 
 print("(c) cancel of a running \(cancelFunction): cancel() until confirmed")
