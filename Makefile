@@ -8,7 +8,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev pkg-config
 
-.PHONY: deps build serve test lint format openapi bench-core bench-http bench-client clean
+.PHONY: deps build serve test lint format openapi bench-core bench-http bench-client bench-workers clean
 
 deps:
 	@missing=""; \
@@ -51,6 +51,9 @@ bench-http: deps
 
 bench-client: deps
 	scripts/bench-client.sh
+
+bench-workers: deps
+	scripts/bench-workers.sh
 
 clean:
 	rm -rf .build
