@@ -11,12 +11,13 @@ extension TestHTTPClient {
         return id
     }
 
-    /// Long-polls the task (the server answers on each change) until `condition` holds; at most `changes` rounds.
+    /// Long-polls the task (the server answers on each change) until `condition` holds or the task is done; at most
+    /// `changes` rounds.
     func task(
         _ id: String, until condition: ([String: Any]) -> Bool, changes: Int = 50
     ) async throws -> [String: Any] {
         var task = try await request("GET", "/tasks/\(id)").json
-        for _ in 0..<changes where !condition(task) {
+        for _ in 0..<changes where !condition(task) && task["done"] as? Bool != true {
             let version = task["version"] as? Int ?? 0
             let answer = try await request("GET", "/tasks/\(id)?wait=10", headers: ["If-None-Match": "\"\(version)\""])
             if answer.status == 200 { task = answer.json }

@@ -22,8 +22,13 @@ import Testing
             return Array("null".utf8)
         }
         handlers.register("swift.stubborn") { _ in
-            // Ignores cancellation: finishes anyway, so the server records that the function ran.
-            await Task.detached { try? await Task.sleep(for: .milliseconds(100)) }.value
+            // Runs until it is cancelled, then finishes anyway: the server records that the function ran.
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            await withTaskCancellationHandler {
+                for await _ in stream {}
+            } onCancel: {
+                continuation.finish()
+            }
             return Array("\"done\"".utf8)
         }
         handlers.register("swift.throws") { _ in throw WorkerFunctionError("no such luck") }

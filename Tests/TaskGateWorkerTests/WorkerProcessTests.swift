@@ -8,7 +8,8 @@ import Testing
 
 /// `taskgate worker` processes against a live server: death by SIGKILL, `--exec` commands and their cancel, drain.
 @Suite(.timeLimit(.minutes(2))) struct WorkerProcessTests {
-    /// Attempt 1 reports its pid and blocks; later attempts answer at once.
+    /// Attempt 1 reports its pid and blocks; later attempts answer at once. The killed worker's lease is 3 s: on
+    /// a loaded machine a 1 s lease can run out while the worker lives, which re-runs the task one more time.
     static func stepCommand(_ channel: PIDChannel) -> String {
         #"cat >/dev/null; if [ "$TASKGATE_ATTEMPT" = 1 ]; then echo $$ > "# + channel.path
             + #"; exec sleep 60; fi; echo "\"attempt $TASKGATE_ATTEMPT\"""#
@@ -20,7 +21,7 @@ import Testing
         let channel = try PIDChannel()
         defer { channel.remove() }
         let first = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "1", "--name", "first"])
+            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "3", "--name", "first"])
         let id = try await client.submit("step")
         let child = try #require(await channel.read())
         defer { kill(child, SIGKILL) }
@@ -43,7 +44,7 @@ import Testing
         let channel = try PIDChannel()
         defer { channel.remove() }
         let worker = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "1"])
+            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "3"])
         let id = try await client.submit("step", extra: ",\"max_retries\":0")
         let child = try #require(await channel.read())
         defer { kill(child, SIGKILL) }
@@ -126,7 +127,7 @@ import Testing
         let script = WorkerProcess.repository.appendingPathComponent("examples/python-worker/worker.py")
         let worker = try WorkerProcess(
             executable: URL(fileURLWithPath: "/usr/bin/env"),
-            arguments: ["python3", script.path, "--url", server.baseURL, "--lease", "2"])
+            arguments: ["python3", script.path, "--url", server.baseURL, "--lease", "4"])
         guard await worker.waitFor("registered as") else {
             Issue.record("the Python worker did not register: \(worker.stderr)")
             return
