@@ -133,7 +133,7 @@ public final class TaskFuture: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Runs one state-machine event under the lock; if it decided the outcome, wakes the waiters, runs the
-    /// callbacks and tells the poller to stop watching — all outside the lock.
+    /// callbacks and tells the poller to stop watching (before anything else) — all outside the lock.
     @discardableResult
     func settle<R>(_ event: (inout FutureStateMachine) -> (R, decided: Bool)) -> R {
         let (result, decided, waiters, callbacks) = box.withLock { box in
@@ -148,9 +148,10 @@ public final class TaskFuture: Sendable, Hashable, CustomStringConvertible {
             return (result, true, Array(box.waiters.values), box.callbacks)
         }
         guard decided else { return result }
+        // The poller lets go first, so whoever the outcome wakes already sees the future as no longer watched.
+        client.poller.forget(id)
         for waiter in waiters { waiter.resume() }
         for callback in callbacks { callback(self) }
-        client.poller.forget(id)
         return result
     }
 
