@@ -78,6 +78,26 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func aCommandThatIgnoresSigtermIsKilledAfterTheGrace() async throws {
+        let server = try LiveServer()
+        let client = TestHTTPClient(baseURL: server.baseURL)
+        let channel = try PIDChannel()
+        defer { channel.remove() }
+        // The shell and its child ignore SIGTERM (an ignored signal is inherited): only SIGKILL stops them.
+        let command = "cat >/dev/null; trap '' TERM; sleep 60 & echo $! > \(channel.path); wait"
+        let worker = try await WorkerProcess.taskgate(
+            server.baseURL, ["--exec", "deaf=\(command)", "--kill-grace", "0.3"])
+        let id = try await client.submit("deaf")
+        let grandchild = try #require(await channel.read())
+        let answer = try await client.request("DELETE", "/tasks/\(id)?wait=10")
+        #expect(answer.status == 200)
+        #expect(answer.json["state"] as? String == "canceled")
+        #expect(!processExists(grandchild), "SIGKILL after the grace did not reach the command's child")
+        await worker.stop()
+        try await client.shutdown()
+        await server.shutdown()
+    }
+
     @Test func commandsSucceedWithTheirStdoutAndFailWithTheirExitStatusAndStderr() async throws {
         let server = try LiveServer()
         let client = TestHTTPClient(baseURL: server.baseURL)
