@@ -97,7 +97,11 @@ extension Gateway {
             body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         }
         var poll = try RequestParsing.poll(body, maxWait: configuration.maxWait)
-        if let worker = scheduler.worker(id), let limit = maxPollWait(worker) { poll.wait = min(poll.wait, limit) }
+        if let worker = scheduler.worker(id), let limit = maxPollWait(worker) {
+            poll.wait = min(poll.wait, limit)
+            // An answer is read within the longest wait plus 10 s (the client's timeout rule) or not at all.
+            poll.reconcileAfter = limit + .seconds(10)
+        }
         // Reports are taken whatever happens next: with no room to park, or while draining, answer at once.
         let draining = draining.load(ordering: .relaxed)
         let parks = poll.wait > .zero && !draining && reserveParkedSlot()

@@ -56,7 +56,7 @@ extension RequestParsing {
         return registration
     }
 
-    /// The body of `POST /workers/{id}/poll`: `{results?, confirms?, wait_s?, max_tasks?, drain?}`; an empty body
+    /// The body of `POST /workers/{id}/poll`: `{results?, confirms?, wait_s?, max_tasks?, drain?, running?}`; an empty body
     /// is a poll without reports that does not wait.
     static func poll(_ body: [UInt8], maxWait: Duration) throws(Problem) -> PollRequest {
         var request = PollRequest()
@@ -87,9 +87,19 @@ extension RequestParsing {
             case "drain":
                 guard member.kind == .bool else { throw .invalidRequest("drain must be a boolean", pointer: pointer) }
                 request.drain = raw.first == UInt8(ascii: "t")
+            case "running":
+                var running = Set<TaskID>()
+                for (index, text) in try strings(raw, pointer: pointer, what: "running").enumerated() {
+                    guard let id = TaskID(text) else {
+                        throw .invalidRequest(
+                            "running must list task ids (16 lowercase hex digits)", pointer: "\(pointer)/\(index)")
+                    }
+                    running.insert(id)
+                }
+                request.running = running
             default:
                 throw .invalidRequest(
-                    "unknown field '\(member.key)'; known: results, confirms, wait_s, max_tasks, drain",
+                    "unknown field '\(member.key)'; known: results, confirms, wait_s, max_tasks, drain, running",
                     pointer: pointer)
             }
         }

@@ -36,6 +36,11 @@ struct WorkerStateMachine: Sendable {
         var drain: Bool
         /// It carries reports or the first drain announcement (the drain waits for those).
         var carriesNews: Bool
+        /// Every task this worker knows it holds: running, or reported in another poll not yet answered (the
+        /// server takes back a task handed over long ago that is not listed: its answer never arrived).
+        var running: [String] = []
+        /// Identifies the poll while it is in flight.
+        var serial = 0
     }
 
     /// What the runtime must do after an answer.
@@ -52,6 +57,9 @@ struct WorkerStateMachine: Sendable {
     /// Polls in flight that carry reports or the drain announcement.
     private(set) var newsInFlight = 0
     private var drainAnnounced = false
+    private var nextSerial = 0
+    /// The ids reported by each poll in flight, by serial.
+    private var reportsInFlight: [Int: [String]] = [:]
 
     /// The next poll to send now, if any; its reports leave the queue (`pollFailed` puts them back).
     mutating func nextPoll() -> Poll? {
@@ -65,7 +73,13 @@ struct WorkerStateMachine: Sendable {
         defer { reports.removeAll() }
         // A draining worker still waits for cancel requests while it runs tasks; with none left it only reports.
         let waits = phase == .active || !running.isEmpty
-        return Poll(reports: reports, waits: waits, drain: phase == .draining, carriesNews: hasNews)
+        nextSerial += 1
+        var held = Array(running.keys)
+        for ids in reportsInFlight.values { held.append(contentsOf: ids) }
+        reportsInFlight[nextSerial] = reports.map(\.id)
+        return Poll(
+            reports: reports, waits: waits, drain: phase == .draining, carriesNews: hasNews, running: held.sorted(),
+            serial: nextSerial)
     }
 
     /// A poll was answered: start its tasks, stop the ones the server wants stopped.
@@ -98,6 +112,7 @@ struct WorkerStateMachine: Sendable {
     }
 
     private mutating func pollEnded(_ poll: Poll) {
+        reportsInFlight[poll.serial] = nil
         pollsInFlight -= 1
         if poll.carriesNews { newsInFlight -= 1 }
     }
@@ -133,6 +148,16 @@ struct WorkerStateMachine: Sendable {
         drainAnnounced = false
         pollsInFlight = 0
         newsInFlight = 0
+        reportsInFlight.removeAll()
         return ids
+    }
+}
+
+extension WorkerStateMachine.Report {
+    /// The task the report is about.
+    var id: String {
+        switch self {
+        case .result(let id, _), .confirm(let id, _): id
+        }
     }
 }

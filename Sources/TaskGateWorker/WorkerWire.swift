@@ -3,7 +3,7 @@ import TaskGateAPI
 /// The poll body and answer of the worker API, written and read with the package's JSON scanner so args and
 /// results pass through as the exact bytes they are.
 enum WorkerWire {
-    /// `{results, confirms, wait_s, drain, max_tasks?}`.
+    /// `{results, confirms, wait_s, running, drain?, max_tasks?}`.
     static func pollBody(_ poll: WorkerStateMachine.Poll, wait: Duration) -> [UInt8] {
         var writer = JSONWriter(capacity: 64 + poll.reports.count * 64)
         writer.beginObject()
@@ -46,6 +46,10 @@ enum WorkerWire {
         writer.endArray()
         writer.key("wait_s")
         writer.number(poll.waits ? Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18 : 0)
+        writer.key("running")
+        writer.beginArray()
+        for id in poll.running { writer.string(id) }
+        writer.endArray()
         if poll.drain {
             writer.key("drain")
             writer.bool(true)

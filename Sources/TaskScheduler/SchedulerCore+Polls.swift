@@ -9,6 +9,8 @@ struct ParkedPoll: Sendable {
     var mail: WorkerMail
     /// A newer poll arrived: this one is answered with its acks only, so no mail is lost to it.
     var superseded = false
+    /// When it parked: what it hands over counts as handed over then (no later than the real answer).
+    var parkedAt: Timestamp
 }
 
 /// One long-poll of a remote worker: its reports in, and how it waits for mail.
@@ -23,17 +25,27 @@ public struct PollRequest: Sendable {
     public var wait: Duration = .zero
     /// The worker takes no new tasks from now on; tasks assigned but not yet handed over go back to the queue.
     public var drain = false
+    /// Every task the worker knows it holds (running, or with a report not yet answered), when it says so: a task
+    /// handed to it more than `reconcileAfter` ago that it does not list never reached it, and goes back to the
+    /// queue with its attempt unchanged (`nil`: no reconciliation).
+    public var running: Set<TaskID>?
+    /// How old a handover must be before reconciliation may take the task back: longer than an answer can be on
+    /// its way (the gateway uses the longest poll wait plus 10 s, the client's timeout rule).
+    public var reconcileAfter: Duration = .seconds(40)
 
     /// Creates a poll.
     public init(
         results: [WorkerResult] = [], confirms: [WorkerConfirm] = [], maxAssignments: Int = .max,
-        wait: Duration = .zero, drain: Bool = false
+        wait: Duration = .zero, drain: Bool = false, running: Set<TaskID>? = nil,
+        reconcileAfter: Duration = .seconds(40)
     ) {
         self.results = results
         self.confirms = confirms
         self.maxAssignments = maxAssignments
         self.wait = wait
         self.drain = drain
+        self.running = running
+        self.reconcileAfter = reconcileAfter
     }
 }
 
@@ -73,6 +85,12 @@ extension SchedulerCore {
         let mail = try exchange(
             worker: workerID, results: request.results, confirms: request.confirms,
             maxAssignments: request.maxAssignments, now: now, effects: &effects)
+        if let running = request.running {
+            // After the reports (a reported task is no longer held) and the new handovers (too recent to touch).
+            reconcile(
+                workerID, running: running, handedOverBefore: now + (.zero - request.reconcileAfter), now: now,
+                effects: &effects)
+        }
         guard mail.assignments.isEmpty, mail.cancelRequests.isEmpty, request.wait > .zero else {
             return .answered(mail)
         }
@@ -80,7 +98,7 @@ extension SchedulerCore {
         waiters[waiter] = WaiterEntry(condition: .poll(workerID), deadline: deadline)
         addTimer(at: deadline, .waiter(waiter))
         workers[workerID]!.parkedPoll = ParkedPoll(
-            waiter: waiter, maxAssignments: request.maxAssignments, mail: mail)
+            waiter: waiter, maxAssignments: request.maxAssignments, mail: mail, parkedAt: now)
         if let lease = workers[workerID]!.lease { leaseDeadlines[workerID] = deadline + lease }
         return .parked(waiter)
     }
@@ -111,7 +129,9 @@ extension SchedulerCore {
         guard let parked = workers.values[index].parkedPoll else { return .mail(WorkerMail()) }
         workers.values[index].parkedPoll = nil
         var mail = parked.mail
-        if !parked.superseded { deliver(index, into: &mail, maxAssignments: parked.maxAssignments) }
+        if !parked.superseded {
+            deliver(index, into: &mail, maxAssignments: parked.maxAssignments, at: parked.parkedAt)
+        }
         return .mail(mail)
     }
 
@@ -138,5 +158,57 @@ extension SchedulerCore {
         for id in undelivered.reversed() {
             schedule(id, now: now, effects: &effects, requeued: true)
         }
+    }
+}
+
+extension SchedulerCore {
+    /// Takes back what a worker holds but does not know of: an answer that carried it never reached the worker
+    /// (it gave up on the request, its connection broke). Only tasks handed over before `cutoff` are touched, so
+    /// an answer still on its way is never mistaken for a lost one. A running task goes back to the queue with
+    /// its attempt unchanged (it never ran there); a canceling one is canceled (`cancel_not_found`); a task whose
+    /// outcome was already decided only frees the capacity it held.
+    mutating func reconcile(
+        _ workerID: WorkerID, running: Set<TaskID>, handedOverBefore cutoff: Timestamp, now: Timestamp,
+        effects: inout Effects
+    ) {
+        guard let worker = workers[workerID] else { return }
+        var requeued: [TaskID] = []
+        for id in worker.held.sorted() where !running.contains(id) {
+            guard let record = tasks[id] else {
+                workers[workerID]!.held.remove(id)
+                continue
+            }
+            guard record.delivered, let at = record.deliveredAt, at < cutoff else { continue }
+            if record.holder != workerID {
+                // Decided while the worker held it (timeout): only the capacity was still spent.
+                workers[workerID]!.held.remove(id)
+                continue
+            }
+            switch record.state {
+            case .running:
+                workers[workerID]!.held.remove(id)
+                transition(id, to: .pending, now: now, effects: &effects) { record in
+                    record.holder = nil
+                    record.delivered = false
+                    record.deliveredAt = nil
+                    record.startedAt = nil
+                }
+                requeued.append(id)
+            case .canceling:
+                workers[workerID]!.held.remove(id)
+                workers[workerID]!.cancelRequests.removeAll { $0 == id }
+                transition(id, to: .canceled, now: now, effects: &effects) { $0.cancel?.confirm = .cancelNotFound }
+            default:
+                continue
+            }
+            counters.reconciled += 1
+            logger.warning(
+                "task handed to a worker that does not know it; taken back",
+                metadata: ["task.id": "\(id)", "worker.id": "\(workerID)"])
+        }
+        for id in requeued.reversed() {
+            schedule(id, now: now, effects: &effects, requeued: true)
+        }
+        fill(workerID, now: now, effects: &effects)
     }
 }

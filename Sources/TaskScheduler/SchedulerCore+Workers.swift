@@ -72,7 +72,8 @@ extension SchedulerCore {
             mail.confirmAcks.append(handleConfirm(confirm, from: workerID, now: now, effects: &effects))
         }
         fill(workerID, now: now, effects: &effects)
-        deliver(worker, into: &mail, maxAssignments: maxAssignments, takeCancelRequests: takeCancelRequests)
+        deliver(
+            worker, into: &mail, maxAssignments: maxAssignments, takeCancelRequests: takeCancelRequests, at: now)
         if !effects.signaledWorkers.isEmpty && !workers.values[worker].hasMail {
             // The worker is here and took everything: no need to signal it.
             effects.signaledWorkers.removeAll { $0.worker == workerID }
@@ -83,11 +84,12 @@ extension SchedulerCore {
     /// Moves up to `maxAssignments` tasks from the worker's outbox, and its cancel requests, into `mail`.
     mutating func deliver(
         _ worker: Dictionary<WorkerID, WorkerRecord>.Index, into mail: inout WorkerMail, maxAssignments: Int,
-        takeCancelRequests: Bool = true
+        takeCancelRequests: Bool = true, at time: Timestamp
     ) {
         while mail.assignments.count < maxAssignments, let id = workers.values[worker].outbox.popFirst() {
             let task = tasks.slot(of: id)!
             tasks[slot: task].delivered = true
+            tasks[slot: task].deliveredAt = time
             let timeout = tasks[slot: task].timeout
             mail.assignments.append(
                 Assignment(

@@ -224,6 +224,8 @@ public struct SchedulerCounters: Hashable, Sendable {
     public var evicted = 0
     /// Results and confirms refused because the sender did not hold the task.
     public var refusedReports = 0
+    /// Tasks taken back from a worker that did not list them (an answer that never reached it).
+    public var reconciled = 0
     /// Transitions refused by the state machine.
     public var illegalTransitions = 0
 

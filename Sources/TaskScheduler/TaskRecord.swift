@@ -48,6 +48,9 @@ public struct TaskRecord: Sendable {
     var queueSeq: Int64 = 0
     /// False while the task sits in its worker's outbox, not yet handed over.
     var delivered = false
+    /// When it was handed over (for a parked poll: when the poll parked, which is no later); reconciliation of a
+    /// worker's running list only touches tasks handed over long enough ago.
+    var deliveredAt: Timestamp?
     /// Parked waiters interested in this task.
     var waiters: [WaiterID] = []
 

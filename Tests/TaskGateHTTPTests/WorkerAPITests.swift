@@ -237,4 +237,28 @@ import Testing
         let described = await h.send("GET", "/workers/\(worker)")
         #expect(described.object["draining"] as? Bool == true && described.object["load"] as? Int == 1)
     }
+
+    @Test func aTaskMissingFromTheRunningListIsTakenBackOnceItsAnswerCannotBeOnItsWay() async throws {
+        let h = try GatewayHarness()
+        let worker = try await register(h, lease: 2)
+        let lost = try await submitG(h)
+        let kept = try await submitG(h)
+        #expect(taskIDs(await poll(h, worker)) == [lost, kept])
+        // max_wait_s is 1, so an answer is read within 11 s or never: before that the list changes nothing.
+        for _ in 0..<11 {
+            h.advance(.seconds(1))
+            #expect(await poll(h, worker, "{\"running\":[\"\(kept)\"]}").status == 200)
+        }
+        #expect((await h.send("GET", "/tasks/\(lost)")).object["state"] as? String == "running")
+        h.advance(.seconds(1))
+        let answer = await poll(h, worker, "{\"running\":[\"\(kept)\"]}")
+        #expect(answer.status == 200)
+        let task = await h.send("GET", "/tasks/\(lost)")
+        #expect(task.object["attempt"] as? Int == 1, "it never ran, so no retry is spent")
+        // Back in the queue and handed out again: to this worker, which has room.
+        #expect(taskIDs(await poll(h, worker, "{\"running\":[\"\(kept)\"]}")) == [lost])
+        #expect((await h.send("GET", "/tasks/\(kept)")).object["state"] as? String == "running")
+        let invalid = await poll(h, worker, #"{"running":["nope"]}"#)
+        #expect(invalid.status == 422 && invalid.object["pointer"] as? String == "/running/0")
+    }
 }

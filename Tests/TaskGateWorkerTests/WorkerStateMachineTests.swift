@@ -40,6 +40,26 @@ import Testing
         #expect(next.reports == [.result(id: "b", .failure("boom"))])
     }
 
+    @Test func eachPollListsTheRunningTasksAndThoseReportedInAnotherPollInFlight() throws {
+        var machine = WorkerStateMachine()
+        let first = try nextPoll(&machine)
+        #expect(first.running.isEmpty)
+        _ = machine.pollAnswered(first, tasks: [task("a"), task("b"), task("c")], cancel: [])
+        let parked = try nextPoll(&machine)
+        #expect(parked.running == ["a", "b", "c"])
+        machine.taskFinished(id: "a", .success(Array("1".utf8)))
+        let flush = try nextPoll(&machine)
+        #expect(flush.running == ["b", "c"], "its own report is taken before the server reconciles")
+        _ = machine.pollAnswered(parked, tasks: [], cancel: [])
+        machine.taskFinished(id: "b", .success(Array("2".utf8)))
+        let next = try nextPoll(&machine)
+        #expect(next.running == ["a", "c"], "a is reported in a poll still in flight")
+        _ = machine.pollAnswered(flush, tasks: [], cancel: [])
+        _ = machine.pollAnswered(next, tasks: [], cancel: [])
+        let last = try nextPoll(&machine)
+        #expect(last.running == ["c"])
+    }
+
     @Test func aCancelStopsARunningTaskWhichConfirmsCanceledWhenItStops() throws {
         var machine = WorkerStateMachine()
         let poll = try nextPoll(&machine)
@@ -142,15 +162,21 @@ import Testing
         var cancelRequested = Set<String>()
         var delivered: [String: Int] = [:]
         var expected = Set<String>()
+        var unreported = Set<String>()
         var nextID = 0
         for _ in 0..<300 {
-            while let poll = machine.nextPoll() { inFlight.append(poll) }
+            while let poll = machine.nextPoll() {
+                // What the poll lists plus what it reports is everything the server may count as held here.
+                #expect(Set(poll.running).union(poll.reports.map(\.id)) == Set(running).union(unreported))
+                inFlight.append(poll)
+            }
             #expect(inFlight.count <= 2)
             switch random.next(upTo: 6) {
             case 0, 1:
                 // A poll is answered (maybe with new tasks and a cancel request); its reports arrived.
                 guard !inFlight.isEmpty else { continue }
                 let poll = inFlight.remove(at: random.next(upTo: inFlight.count))
+                for report in poll.reports { unreported.remove(report.id) }
                 for case .result(let id, _) in poll.reports { delivered[id, default: 0] += 1 }
                 for case .confirm(let id, _) in poll.reports { delivered[id, default: 0] += 1 }
                 var tasks: [WorkerTask] = []
@@ -176,6 +202,7 @@ import Testing
                     cancelRequested.contains(id) && random.next(upTo: 2) == 0 ? .cancelled : .success([49])
                 machine.taskFinished(id: id, outcome)
                 expected.insert(id)
+                if outcome != .cancelled || cancelRequested.contains(id) { unreported.insert(id) }
             }
         }
         // Let everything out.
@@ -190,14 +217,6 @@ import Testing
         }
         #expect(Set(delivered.keys) == expected)
         #expect(delivered.values.allSatisfy { $0 == 1 })
-    }
-}
-
-extension WorkerStateMachine.Report {
-    var id: String {
-        switch self {
-        case .result(let id, _), .confirm(let id, _): id
-        }
     }
 }
 

@@ -60,10 +60,12 @@ import Testing
                 let max = Int.random(in: 0...2, using: &rng)
                 if Int.random(in: 0..<3, using: &rng) == 0 {
                     // A long-poll: answered now, or parked until mail, its deadline or a newer poll.
+                    // The worker lists what it holds, truthfully: reconciliation must never take anything back.
                     let request = PollRequest(
                         results: results, confirms: confirms, maxAssignments: max,
                         wait: .milliseconds(Int64.random(in: 0..<3000, using: &rng)),
-                        drain: Int.random(in: 0..<20, using: &rng) == 0)
+                        drain: Int.random(in: 0..<20, using: &rng) == 0, running: held[worker, default: []],
+                        reconcileAfter: .seconds(5))
                     switch try h.poll(worker, request) {
                     case .answered(let mail): held[worker, default: []].formUnion(mail.assignments.map(\.taskID))
                     case .parked(let waiter): parkedPolls[waiter] = worker
@@ -125,5 +127,6 @@ import Testing
         let counters = h.core.counters
         #expect(counters.succeeded + counters.failed + counters.canceled == counters.submitted)
         #expect(counters.illegalTransitions == 0)
+        #expect(counters.reconciled == 0, "a truthful running list had something taken back")
     }
 }

@@ -250,4 +250,53 @@ import Testing
         #expect(h.state(id) == .pending)
         #expect(h.record(id).attempt == 1)
     }
+
+    @Test func aTaskTheWorkerDoesNotListIsTakenBackOnlyOnceItsHandoverIsOldEnough() throws {
+        var h = Harness()
+        let worker = h.register(capacity: 2)
+        let lost = try h.submit()
+        let kept = try h.submit()
+        #expect(h.take(worker) == [lost, kept])
+        h.advance(.seconds(5))
+        _ = try h.poll(worker, PollRequest(running: [kept], reconcileAfter: .seconds(10)))
+        #expect(h.record(lost).holder == worker, "a recent handover may still be on its way")
+        h.advance(.seconds(6))
+        let version = h.record(kept).version
+        let answer = try #require(mail(try h.poll(worker, PollRequest(running: [kept], reconcileAfter: .seconds(10)))))
+        #expect(answer.assignments.isEmpty)
+        #expect(h.core.counters.reconciled == 1)
+        #expect(h.record(kept).version == version, "a listed task is untouched")
+        // Taken back with its attempt unchanged, and handed out again (here to the same worker, which has room).
+        #expect(h.record(lost).attempt == 1)
+        #expect(h.take(worker) == [lost])
+        #expect(h.succeed(worker, lost) == .accepted)
+        h.expectConsistent()
+    }
+
+    @Test func aCancelingTaskTheWorkerDoesNotListIsCanceled() throws {
+        var h = Harness()
+        let worker = h.register()
+        let id = try h.submit()
+        #expect(h.take(worker) == [id])
+        guard case .inProgress = h.cancel(id) else {
+            Issue.record("the cancel of a running task should wait for the worker")
+            return
+        }
+        h.advance(.seconds(60))
+        _ = try h.poll(worker, PollRequest(running: [], reconcileAfter: .seconds(10)))
+        #expect(h.state(id) == .canceled)
+        #expect(h.record(id).cancel?.confirm == .cancelNotFound)
+        #expect(h.core.worker(worker)!.held.isEmpty)
+        h.expectConsistent()
+    }
+
+    @Test func withoutARunningListNothingIsReconciled() throws {
+        var h = Harness()
+        let worker = h.register()
+        let id = try h.submit()
+        #expect(h.take(worker) == [id])
+        h.advance(.seconds(600))
+        _ = try h.poll(worker, PollRequest())
+        #expect(h.state(id) == .running && h.core.counters.reconciled == 0)
+    }
 }

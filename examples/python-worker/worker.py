@@ -4,7 +4,7 @@
 It speaks the worker protocol of docs/worker-protocol.md over plain HTTP/JSON:
 
   POST /workers               register {name, functions, capacity, lease_s} -> {id, max_wait_s, ...}
-  POST /workers/{id}/poll     send {results, confirms, wait_s}; get {tasks, cancel, refused}
+  POST /workers/{id}/poll     send {results, confirms, wait_s, running}; get {tasks, cancel, refused}
   DELETE /workers/{id}        leave
 
 Functions offered (each gets the task's args, returns a JSON value or raises):
@@ -68,6 +68,8 @@ class Worker:
         self.lock = threading.Condition()
         self.running = {}  # task id -> threading.Event set on cancel
         self.reports = {"results": [], "confirms": []}
+        self.in_flight = {}  # poll token -> ids reported by that poll, until it is answered
+        self.next_token = 0
         self.draining = False
         self.worker_id = None
         self.max_wait = 1.0
@@ -98,27 +100,41 @@ class Worker:
 
     # --- the protocol -----------------------------------------------------------------------------------------
     def take_reports(self):
+        """The queued reports, and every task the server may count as held here besides them: the running ones
+        and those reported by another poll that has not been answered yet."""
         with self.lock:
             reports = self.reports
             self.reports = {"results": [], "confirms": []}
-            return reports
+            held = set(self.running)
+            for ids in self.in_flight.values():
+                held.update(ids)
+            self.next_token += 1
+            token = self.next_token
+            self.in_flight[token] = [r["id"] for r in reports["results"] + reports["confirms"]]
+            return token, reports, sorted(held)
 
     def poll(self, wait):
         """One round trip: deliver reports, receive tasks to run and tasks to stop."""
-        reports = self.take_reports()
-        body = dict(reports, wait_s=wait)
+        token, reports, running = self.take_reports()
+        # `running` lets the server take back a task whose answer never reached this worker.
+        body = dict(reports, wait_s=wait, running=running)
         if self.draining:
             body.update(drain=True, max_tasks=0)
         try:
             _, answer = self.request("POST", "/workers/%s/poll" % self.worker_id, body, timeout=wait + 10)
         except Gone:
+            with self.lock:
+                self.in_flight.pop(token, None)
             raise
         except Exception:
             # Not delivered: keep the reports for the next poll.
             with self.lock:
+                del self.in_flight[token]
                 self.reports["results"][:0] = reports["results"]
                 self.reports["confirms"][:0] = reports["confirms"]
             raise
+        with self.lock:
+            del self.in_flight[token]
         for refused in answer["refused"]:
             log("server refused a %s for %s (%s)" % (refused["report"], refused["id"], refused["code"]))
         for task in answer["tasks"]:
