@@ -8,7 +8,7 @@ extension Gateway {
         let method = request.method
         if path == "/workers" {
             switch method {
-            case "POST": return try registerWorker(request, deferring: &deferred)
+            case "POST": return try registerWorker(request)
             case "GET": return .respond(listWorkers())
             default: throw .methodNotAllowed(method, allowed: ["GET", "POST"])
             }
@@ -30,9 +30,7 @@ extension Gateway {
     }
 
     /// `POST /workers` `{name, functions, capacity, lease_s}`: 201 + Location with the worker.
-    func registerWorker(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem)
-        -> HandlerResult
-    {
+    func registerWorker(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let registration = try RequestParsing.registration(
             body, defaultLease: configuration.defaultLease, leaseRange: configuration.leaseRange)
@@ -45,7 +43,7 @@ extension Gateway {
         } catch {
             throw Problem(error)
         }
-        guard let worker = scheduler.worker(id) else { throw .workerGone(id.description) }
+        guard let worker = scheduler.worker(id) else { throw missingWorker(id) }
         var writer = JSONWriter(capacity: 256)
         WorkerJSON.write(worker, pollWait: maxPollWait(worker), into: &writer)
         return .respond(
@@ -68,7 +66,7 @@ extension Gateway {
     /// `GET /workers/{id}`.
     func getWorker(_ raw: String) throws(Problem) -> HTTPResponse {
         let id = try workerID(raw)
-        guard let worker = scheduler.worker(id) else { throw missingWorker(id, raw: raw) }
+        guard let worker = scheduler.worker(id) else { throw missingWorker(id) }
         var writer = JSONWriter(capacity: 256)
         WorkerJSON.write(worker, pollWait: maxPollWait(worker), into: &writer)
         return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
@@ -79,7 +77,7 @@ extension Gateway {
     func leave(_ raw: String) throws(Problem) -> HTTPResponse {
         let id = try workerID(raw)
         try requireRemote(id, raw: raw)
-        guard scheduler.removeWorker(id, reason: .left) else { throw missingWorker(id, raw: raw) }
+        guard scheduler.removeWorker(id, reason: .left) else { throw missingWorker(id) }
         return HTTPResponse(status: 204, headers: [], body: [])
     }
 
@@ -89,7 +87,9 @@ extension Gateway {
         -> HandlerResult
     {
         let id = try workerID(raw)
-        try requireRemote(id, raw: raw)
+        // One look at the worker serves the in-process check and the clamps.
+        let worker = scheduler.worker(id)
+        if let worker, worker.lease == nil { throw .inProcessWorker(raw) }
         let body: [UInt8]
         if request.body.isEmpty && !request.bodyTooLarge {
             body = []
@@ -97,7 +97,7 @@ extension Gateway {
             body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         }
         var poll = try RequestParsing.poll(body, maxWait: configuration.maxWait)
-        if let worker = scheduler.worker(id), let limit = maxPollWait(worker) {
+        if let limit = worker.flatMap(maxPollWait) {
             poll.wait = min(poll.wait, limit)
             // An answer is read within the longest wait plus 10 s (the client's timeout rule) or not at all.
             poll.reconcileAfter = limit + .seconds(10)
@@ -112,7 +112,6 @@ extension Gateway {
             (start, work) = try scheduler.poll(worker: id, poll)
         } catch {
             if parks { parkedCount.subtract(1, ordering: .relaxed) }
-            if error.code == .workerGone { throw .workerGone(raw) }
             throw Problem(error)
         }
         if !work.isEmpty { deferred.add(work.run) }
@@ -120,16 +119,24 @@ extension Gateway {
         case .answered(let mail):
             if parks { parkedCount.subtract(1, ordering: .relaxed) }
             // While the server drains it answers polls at once: Retry-After keeps workers from spinning.
-            return .respond(WorkerJSON.pollResponse(mail, request: poll, retryAfter: draining))
+            return .respond(
+                WorkerJSON.pollResponse(
+                    mail, results: { poll.results[$0].taskID }, confirms: { poll.confirms[$0].taskID },
+                    retryAfter: draining))
         case .parked(let waiter):
-            return .deferred { [self, poll] responder in
+            // Only the reports' ids wait with the request, not their payloads.
+            let results = poll.results.map(\.taskID)
+            let confirms = poll.confirms.map(\.taskID)
+            return .deferred { [self] responder in
                 scheduler.whenAnswered(waiter) { answer in
                     self.parkedCount.subtract(1, ordering: .relaxed)
                     switch answer {
                     case .mail(let mail):
-                        responder.complete(WorkerJSON.pollResponse(mail, request: poll))
+                        responder.complete(
+                            WorkerJSON.pollResponse(mail, results: { results[$0] }, confirms: { confirms[$0] }))
                     case .workerGone:
-                        responder.complete(Problem.workerGone(raw).response(instance: "/workers/\(raw)/poll"))
+                        let problem = Problem(self.scheduler.missingWorkerError(id))
+                        responder.complete(problem.response(instance: "/workers/\(raw)/poll"))
                     }
                 }
             }
@@ -142,16 +149,6 @@ extension Gateway {
         worker.lease.map { min($0 / 2, configuration.maxWait) }
     }
 
-    /// Counts one more parked request if there is room.
-    func reserveParkedSlot() -> Bool {
-        let count = parkedCount.wrappingAdd(1, ordering: .relaxed).newValue
-        guard count <= configuration.maxParked else {
-            parkedCount.subtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
     /// In-process workers belong to the server: the worker API neither polls for them nor removes them.
     private func requireRemote(_ id: WorkerID, raw: String) throws(Problem) {
         if let worker = scheduler.worker(id), worker.lease == nil { throw .inProcessWorker(raw) }
@@ -162,7 +159,7 @@ extension Gateway {
         return id
     }
 
-    private func missingWorker(_ id: WorkerID, raw: String) -> Problem {
-        scheduler.wasRegistered(id) ? .workerGone(raw) : .workerNotFound(raw)
+    private func missingWorker(_ id: WorkerID) -> Problem {
+        Problem(scheduler.missingWorkerError(id))
     }
 }

@@ -121,12 +121,7 @@ public final class Gateway: Sendable {
         _ condition: WaitCondition, timeout: Duration,
         render: @escaping @Sendable (WaitResult) -> HTTPResponse
     ) -> HandlerResult? {
-        let limit = configuration.maxParked
-        let count = parkedCount.wrappingAdd(1, ordering: .relaxed).newValue
-        guard count <= limit else {
-            parkedCount.subtract(1, ordering: .relaxed)
-            return nil
-        }
+        guard reserveParkedSlot() else { return nil }
         let timeout = draining.load(ordering: .relaxed) ? .zero : timeout
         return .deferred { [self] responder in
             scheduler.wait(for: condition, timeout: timeout) { result in
@@ -134,6 +129,16 @@ public final class Gateway: Sendable {
                 responder.complete(render(result))
             }
         }
+    }
+
+    /// Counts one more parked request if there is room.
+    func reserveParkedSlot() -> Bool {
+        let count = parkedCount.wrappingAdd(1, ordering: .relaxed).newValue
+        guard count <= configuration.maxParked else {
+            parkedCount.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
     }
 
     /// Parses a task id from the path, or answers 404 for something that cannot be an id.

@@ -86,14 +86,7 @@ public struct Problem: Error, Sendable {
     }
 
     static func workerNotFound(_ id: String) -> Problem {
-        Problem(404, "unknown_worker", "No such worker", "no worker has the id '\(id)'")
-    }
-
-    static func workerGone(_ id: String) -> Problem {
-        Problem(
-            409, "worker_gone", "The worker is no longer registered",
-            "worker \(id) left or missed its lease; its tasks went back to the queue and its reports are refused. "
-                + "Register again.")
+        Problem(404, "unknown_worker", "No such worker", "'\(id)' is not a worker id (w followed by digits)")
     }
 
     static func inProcessWorker(_ id: String) -> Problem {

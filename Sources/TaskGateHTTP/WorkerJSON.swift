@@ -37,8 +37,11 @@ enum WorkerJSON {
         writer.endObject()
     }
 
-    /// The answer of a poll: the tasks to run, the tasks to stop, and the reports that were refused.
-    static func pollResponse(_ mail: WorkerMail, request: PollRequest, retryAfter: Bool = false) -> HTTPResponse {
+    /// The answer of a poll: the tasks to run, the tasks to stop, and the reports that were refused. The acks in
+    /// `mail` are in report order; `results` and `confirms` give the task id of report N.
+    static func pollResponse(
+        _ mail: WorkerMail, results: (Int) -> TaskID, confirms: (Int) -> TaskID, retryAfter: Bool = false
+    ) -> HTTPResponse {
         var writer = JSONWriter(capacity: 64 + mail.assignments.reduce(0) { $0 + 160 + $1.args.count })
         writer.beginObject()
         writer.key("tasks")
@@ -66,25 +69,27 @@ enum WorkerJSON {
         writer.endArray()
         writer.key("refused")
         writer.beginArray()
-        for (acks, reports, kind) in [
-            (mail.resultAcks, request.results.map(\.taskID), "result"),
-            (mail.confirmAcks, request.confirms.map(\.taskID), "confirm"),
-        ] {
-            for (ack, id) in zip(acks, reports) where ack == .notHolder {
-                writer.beginObject()
-                writer.key("id")
-                writer.string(id.description)
-                writer.key("report")
-                writer.string(kind)
-                writer.key("code")
-                writer.string("not_holder")
-                writer.endObject()
-            }
+        for (index, ack) in mail.resultAcks.enumerated() where ack == .notHolder {
+            writeRefusal(results(index), "result", into: &writer)
+        }
+        for (index, ack) in mail.confirmAcks.enumerated() where ack == .notHolder {
+            writeRefusal(confirms(index), "confirm", into: &writer)
         }
         writer.endArray()
         writer.endObject()
         let headers: [(name: String, value: String)] =
             retryAfter ? [("Cache-Control", "no-store"), ("Retry-After", "1")] : [("Cache-Control", "no-store")]
         return .json(200, writer.bytes, headers: headers)
+    }
+
+    private static func writeRefusal(_ id: TaskID, _ report: StaticString, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("id")
+        writer.plainString(count: 16) { id.writeHex(into: $0) }
+        writer.key("report")
+        writer.string(report.description)
+        writer.key("code")
+        writer.string("not_holder")
+        writer.endObject()
     }
 }

@@ -21,9 +21,15 @@ struct WorkerStateMachine: Sendable {
         case cancelled
     }
 
+    /// What a result report says: only a run that returned or failed has one.
+    enum Reported: Sendable, Equatable {
+        case success([UInt8])
+        case failure(String)
+    }
+
     /// A report waiting to be sent.
     enum Report: Sendable, Equatable {
-        case result(id: String, Outcome)
+        case result(id: String, Reported)
         case confirm(id: String, kind: String)
     }
 
@@ -125,8 +131,10 @@ struct WorkerStateMachine: Sendable {
         switch outcome {
         case .cancelled:
             if cancelRequested { reports.append(.confirm(id: id, kind: "canceled")) }
-        case .success, .failure:
-            reports.append(.result(id: id, outcome))
+        case .success(let json):
+            reports.append(.result(id: id, .success(json)))
+        case .failure(let message):
+            reports.append(.result(id: id, .failure(message)))
         }
     }
 

@@ -1,4 +1,5 @@
 import TaskGateAPI
+import TaskGateClient
 
 /// The poll body and answer of the worker API, written and read with the package's JSON scanner so args and
 /// results pass through as the exact bytes they are.
@@ -23,12 +24,6 @@ enum WorkerWire {
                 writer.key("message")
                 writer.string(message)
                 writer.endObject()
-            case .cancelled:
-                writer.key("error")
-                writer.beginObject()
-                writer.key("message")
-                writer.string("cancelled")
-                writer.endObject()
             }
             writer.endObject()
         }
@@ -45,7 +40,7 @@ enum WorkerWire {
         }
         writer.endArray()
         writer.key("wait_s")
-        writer.number(poll.waits ? Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18 : 0)
+        writer.number(poll.waits ? wait.seconds : 0)
         writer.key("running")
         writer.beginArray()
         for id in poll.running { writer.string(id) }

@@ -73,9 +73,10 @@ extension Scheduler {
         read { $0.worker(id) }
     }
 
-    /// Whether this run ever registered the worker (it may have left or died since).
-    public func wasRegistered(_ id: WorkerID) -> Bool {
-        read { $0.wasRegistered(id) }
+    /// The error for a worker that is not registered: `worker_gone` if this run registered it once (it left or
+    /// died), else `unknown_worker` — the same one a poll of it throws.
+    public func missingWorkerError(_ id: WorkerID) -> SchedulerError {
+        read { $0.missingWorker(id) }
     }
 
     /// All registered workers.
@@ -107,10 +108,5 @@ extension Scheduler {
             return nil
         }
         if let early { resumer.resume(early) }
-    }
-
-    /// Stops giving a worker new tasks; its undelivered tasks go back to the queue.
-    public func startDraining(worker: WorkerID) {
-        perform { core, now, effects in core.startDraining(worker, now: now, effects: &effects) }
     }
 }

@@ -148,16 +148,8 @@ extension SchedulerCore {
         for id in undelivered { workers.values[index].held.remove(id) }
         logger.info(
             "worker draining", metadata: ["worker.id": "\(workerID)", "worker.returned": "\(undelivered.count)"])
-        for id in undelivered {
-            transition(id, to: .pending, now: now, effects: &effects) { record in
-                record.holder = nil
-                record.delivered = false
-                record.startedAt = nil
-            }
-        }
-        for id in undelivered.reversed() {
-            schedule(id, now: now, effects: &effects, requeued: true)
-        }
+        for id in undelivered { unassign(id, now: now, effects: &effects) }
+        requeueAtFront(undelivered, now: now, effects: &effects)
     }
 }
 
@@ -178,7 +170,7 @@ extension SchedulerCore {
                 workers[workerID]!.held.remove(id)
                 continue
             }
-            guard record.delivered, let at = record.deliveredAt, at < cutoff else { continue }
+            guard let at = record.deliveredAt, at < cutoff else { continue }
             if record.holder != workerID {
                 // Decided while the worker held it (timeout): only the capacity was still spent.
                 workers[workerID]!.held.remove(id)
@@ -187,12 +179,7 @@ extension SchedulerCore {
             switch record.state {
             case .running:
                 workers[workerID]!.held.remove(id)
-                transition(id, to: .pending, now: now, effects: &effects) { record in
-                    record.holder = nil
-                    record.delivered = false
-                    record.deliveredAt = nil
-                    record.startedAt = nil
-                }
+                unassign(id, now: now, effects: &effects)
                 requeued.append(id)
             case .canceling:
                 workers[workerID]!.held.remove(id)
@@ -206,9 +193,7 @@ extension SchedulerCore {
                 "task handed to a worker that does not know it; taken back",
                 metadata: ["task.id": "\(id)", "worker.id": "\(workerID)"])
         }
-        for id in requeued.reversed() {
-            schedule(id, now: now, effects: &effects, requeued: true)
-        }
+        requeueAtFront(requeued, now: now, effects: &effects)
         fill(workerID, now: now, effects: &effects)
     }
 }

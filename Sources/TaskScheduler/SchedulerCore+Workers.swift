@@ -88,7 +88,6 @@ extension SchedulerCore {
     ) {
         while mail.assignments.count < maxAssignments, let id = workers.values[worker].outbox.popFirst() {
             let task = tasks.slot(of: id)!
-            tasks[slot: task].delivered = true
             tasks[slot: task].deliveredAt = time
             let timeout = tasks[slot: task].timeout
             mail.assignments.append(
@@ -122,7 +121,7 @@ extension SchedulerCore {
     }
 
     /// Whether this run ever registered the worker (it may have left or died since).
-    public func wasRegistered(_ workerID: WorkerID) -> Bool {
+    func wasRegistered(_ workerID: WorkerID) -> Bool {
         workerID.rawValue >= firstWorkerID && workerID.rawValue < nextWorkerID
     }
 
@@ -234,18 +233,10 @@ extension SchedulerCore {
             switch record.state {
             case .running where !record.delivered:
                 // Never handed over, so never run: back to the queue with the same attempt.
-                transition(id, to: .pending, now: now, effects: &effects) { record in
-                    record.holder = nil
-                    record.startedAt = nil
-                }
+                unassign(id, now: now, effects: &effects)
                 requeued.append(id)
             case .running where record.attempt <= record.maxRetries:
-                transition(id, to: .pending, now: now, effects: &effects) { record in
-                    record.attempt += 1
-                    record.holder = nil
-                    record.delivered = false
-                    record.startedAt = nil
-                }
+                unassign(id, nextAttempt: true, now: now, effects: &effects)
                 counters.requeued += 1
                 requeued.append(id)
             case .running:
@@ -260,9 +251,25 @@ extension SchedulerCore {
                 break
             }
         }
-        for id in requeued.reversed() {
+        requeueAtFront(requeued, now: now, effects: &effects)
+        return true
+    }
+
+    /// Takes a running task off its worker and makes it pending again (the caller re-queues it); with
+    /// `nextAttempt` the run it had counts as spent.
+    mutating func unassign(_ id: TaskID, nextAttempt: Bool = false, now: Timestamp, effects: inout Effects) {
+        transition(id, to: .pending, now: now, effects: &effects) { record in
+            if nextAttempt { record.attempt += 1 }
+            record.holder = nil
+            record.deliveredAt = nil
+            record.startedAt = nil
+        }
+    }
+
+    /// Schedules tasks that were taken back, ahead of the rest of their priority and in their original order.
+    mutating func requeueAtFront(_ ids: [TaskID], now: Timestamp, effects: inout Effects) {
+        for id in ids.reversed() {
             schedule(id, now: now, effects: &effects, requeued: true)
         }
-        return true
     }
 }

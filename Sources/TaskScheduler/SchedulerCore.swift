@@ -146,7 +146,7 @@ public struct SchedulerCore: Sendable {
         let assigned = transition(id, to: .running, now: now, effects: &effects) { record in
             record.holder = workerID
             record.startedAt = now
-            record.delivered = false
+            record.deliveredAt = nil
             record.queueSeq = 0
         }
         guard assigned else { return }

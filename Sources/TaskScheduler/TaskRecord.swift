@@ -46,11 +46,12 @@ public struct TaskRecord: Sendable {
     var functionIndex: Int32 = 0
     /// Queue-entry identity: a queue entry is live only while it matches (lazy removal from queues).
     var queueSeq: Int64 = 0
-    /// False while the task sits in its worker's outbox, not yet handed over.
-    var delivered = false
-    /// When it was handed over (for a parked poll: when the poll parked, which is no later); reconciliation of a
-    /// worker's running list only touches tasks handed over long enough ago.
+    /// When it was handed over to its worker (for a parked poll: when the poll parked, which is no later); nil
+    /// while it sits in the worker's outbox or is not assigned. Reconciliation of a worker's running list only
+    /// touches tasks handed over long enough ago.
     var deliveredAt: Timestamp?
+    /// Whether its worker has it (false while it sits in the outbox).
+    var delivered: Bool { deliveredAt != nil }
     /// Parked waiters interested in this task.
     var waiters: [WaiterID] = []
 
