@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TaskGateHTTP", targets: ["TaskGateHTTP"]),
         .library(name: "TaskGateClient", targets: ["TaskGateClient"]),
         .library(name: "TaskGateWorker", targets: ["TaskGateWorker"]),
+        .library(name: "TaskGateTesting", targets: ["TaskGateTesting"]),
         .executable(name: "taskgate", targets: ["taskgate"]),
     ],
     dependencies: [
@@ -126,6 +127,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "taskgateTests", dependencies: ["taskgate", "TaskGateTesting"]),
         .testTarget(
             name: "TaskGateFunctionsTests",
             dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),

@@ -9,35 +9,6 @@ public enum WireTaskState: String, Codable, Sendable, CaseIterable {
     public var isTerminal: Bool { self == .succeeded || self == .failed || self == .canceled }
 }
 
-/// `SubmitRequest`: the body of `POST /tasks` and one element of `POST /tasks/batch`.
-public struct WireSubmitRequest: Codable, Sendable, Hashable {
-    public var function: String
-    public var args: JSONValue
-    public var priority: Int?
-    public var timeoutSeconds: Double?
-    public var maxRetries: Int?
-    public var tags: [String]?
-
-    /// A submission of `function` with `args`.
-    public init(
-        function: String, args: JSONValue = .null, priority: Int? = nil, timeoutSeconds: Double? = nil,
-        maxRetries: Int? = nil, tags: [String]? = nil
-    ) {
-        self.function = function
-        self.args = args
-        self.priority = priority
-        self.timeoutSeconds = timeoutSeconds
-        self.maxRetries = maxRetries
-        self.tags = tags
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case function, args, priority, tags
-        case timeoutSeconds = "timeout_s"
-        case maxRetries = "max_retries"
-    }
-}
-
 /// `TaskError`: why a task failed.
 public struct WireTaskError: Codable, Sendable, Hashable {
     public var type: String
@@ -67,6 +38,14 @@ public struct WireCancelInfo: Codable, Sendable, Hashable {
         case confirm
         case requestedAt = "requested_at"
         case workerFinished = "worker_finished"
+    }
+
+    /// Writes `confirm` as `null` while it is awaited, as the server does (the field is always present).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(requestedAt, forKey: .requestedAt)
+        try container.encode(confirm, forKey: .confirm)
+        try container.encode(workerFinished, forKey: .workerFinished)
     }
 }
 
@@ -200,7 +179,7 @@ public struct WireProblem: Codable, Sendable, Hashable {
 }
 
 /// `TaskPage`: the answer of `GET /tasks`.
-public struct WireTaskPage: Codable, Sendable {
+public struct WireTaskPage: Codable, Sendable, Hashable {
     public var tasks: [WireTask]
     /// The cursor of the next page; nil on the last one.
     public var nextCursor: String?

@@ -112,6 +112,40 @@ public final class TaskGateClient: Sendable {
         }
     }
 
+    /// `GET /tasks`: one page of the retained tasks, oldest first, filtered by state and function; pass the page's
+    /// `nextCursor` to read the next one.
+    public func tasks(
+        state: WireTaskState? = nil, function: String? = nil, limit: Int? = nil, cursor: String? = nil
+    ) async throws -> WireTaskPage {
+        try checkOpen()
+        var query: [String] = []
+        if let state { query.append("state=\(state.rawValue)") }
+        if let function { query.append("function=\(Self.percentEncoded(function))") }
+        if let limit { query.append("limit=\(limit)") }
+        if let cursor { query.append("cursor=\(Self.percentEncoded(cursor))") }
+        let path = query.isEmpty ? "/tasks" : "/tasks?" + query.joined(separator: "&")
+        let response = try await transport.send(.GET, path, timeout: configuration.requestTimeout)
+        guard response.status == 200 else { throw TaskGateError.server(transport.problem(response)) }
+        return try transport.decode(WireTaskPage.self, from: response)
+    }
+
+    /// `text` with everything but unreserved characters percent-encoded, for a query value.
+    static func percentEncoded(_ text: String) -> String {
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                encoded += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return encoded
+    }
+
     /// `GET /stats`: the server's counts.
     public func stats() async throws -> WireStats {
         try checkOpen()

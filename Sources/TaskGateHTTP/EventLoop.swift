@@ -22,8 +22,11 @@ final class EventLoop: @unchecked Sendable {
     /// Work deferred by the handlers of the current batch; only the loop thread touches it.
     var deferred = DeferredWork()
 
+    private let threadName: String
+
     /// Creates the loop's wake fd; `start(daemon:)` starts it.
-    init() throws(HTTPServer.StartError) {
+    init(threadName: String) throws(HTTPServer.StartError) {
+        self.threadName = threadName
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
         guard wakeFD >= 0 else { throw HTTPServer.StartError(description: "eventfd failed (errno \(errno))") }
     }
@@ -52,7 +55,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// The loop; returns once `stop()` has been called.
     func run() {
-        cmhd_name_thread("taskgate-http")
+        cmhd_name_thread(threadName)
         guard let daemon else { return }
         while true {
             if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, stopping.load(ordering: .acquiring) { break }

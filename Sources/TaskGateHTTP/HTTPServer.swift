@@ -24,6 +24,8 @@ public final class HTTPServer: Sendable {
         /// libmicrohttpd's own polling threads; 0 for one event-loop thread run by taskgate, which batches the
         /// deferred work of each iteration.
         public var threads = 0
+        /// The name of the event-loop thread as `ps -L` and `top -H` show it (the kernel keeps 15 bytes).
+        public var threadName = "taskgate-http"
 
         /// The defaults.
         public init() {}
@@ -56,7 +58,7 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.handler = handler
         self.daemon = Mutex(nil)
-        self.eventLoop = configuration.threads > 0 ? nil : try EventLoop()
+        self.eventLoop = configuration.threads > 0 ? nil : try EventLoop(threadName: configuration.threadName)
         var options: [MHD_OptionItem] = [
             MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds, ptr_value: nil),

@@ -103,6 +103,14 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    /// A body the wire codecs refused: 400 when it is not JSON, 422 with the field's pointer otherwise.
+    init(_ error: WireFormatError) {
+        switch error {
+        case .syntax(let syntax): self = .malformedJSON(syntax.description)
+        case .invalid(let message, let pointer): self = .invalidRequest(message, pointer: pointer)
+        }
+    }
+
     /// The one mapping of scheduler errors to HTTP.
     init(_ error: SchedulerError) {
         let code = error.code.rawValue

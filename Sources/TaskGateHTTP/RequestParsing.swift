@@ -48,16 +48,11 @@ enum RequestParsing {
 
     /// The members of a body that must be one JSON object.
     static func object(_ body: [UInt8], pointer: String = "") throws(Problem) -> [JSONScanner.Member] {
-        let members: [JSONScanner.Member]?
         do {
-            members = try JSONScanner.members(body)
+            return try WireReading.object(body, pointer: pointer, what: "the body")
         } catch {
-            throw .malformedJSON(error.description)
+            throw Problem(error)
         }
-        guard let members else {
-            throw .invalidRequest("the body must be a JSON object", pointer: pointer.isEmpty ? "" : pointer)
-        }
-        return members
     }
 
     /// A submission from the members of one task object.
@@ -118,17 +113,11 @@ enum RequestParsing {
 
     /// A JSON array of strings.
     static func strings(_ raw: [UInt8], pointer: String, what: String) throws(Problem) -> [String] {
-        guard let elements = try? JSONScanner.elements(raw[...]) else {
-            throw .invalidRequest("\(what) must be an array of strings", pointer: pointer)
+        do {
+            return try WireReading.strings(raw, pointer: pointer, what: what)
+        } catch {
+            throw Problem(error)
         }
-        var values: [String] = []
-        for (index, element) in elements.enumerated() {
-            guard element.kind == .string else {
-                throw .invalidRequest("\(what) must be an array of strings", pointer: "\(pointer)/\(index)")
-            }
-            values.append(string(Array(raw[element.range])))
-        }
-        return values
     }
 
     /// Decodes a scanned JSON string value (quotes included).

@@ -37,59 +37,30 @@ enum WorkerJSON {
         writer.endObject()
     }
 
-    /// The answer of a poll: the tasks to run, the tasks to stop, and the reports that were refused. The acks in
-    /// `mail` are in report order; `results` and `confirms` give the task id of report N.
+    /// The answer of a poll (written by `WirePollResponse`): the tasks to run, the tasks to stop, and the reports
+    /// that were refused. The acks in `mail` are in report order; `results` and `confirms` give the task id of
+    /// report N.
     static func pollResponse(
         _ mail: WorkerMail, results: (Int) -> TaskID, confirms: (Int) -> TaskID, retryAfter: Bool = false
     ) -> HTTPResponse {
-        var writer = JSONWriter(capacity: 64 + mail.assignments.reduce(0) { $0 + 160 + $1.args.count })
-        writer.beginObject()
-        writer.key("tasks")
-        writer.beginArray()
+        var answer = WirePollResponse()
+        answer.tasks.reserveCapacity(mail.assignments.count)
         for assignment in mail.assignments {
-            writer.beginObject()
-            writer.key("id")
-            writer.plainString(count: 16) { assignment.taskID.writeHex(into: $0) }
-            writer.key("function")
-            writer.string(assignment.function)
-            writer.key("args")
-            writer.raw(assignment.args.bytes)
-            writer.key("attempt")
-            writer.number(assignment.attempt)
-            if let deadline = assignment.deadline {
-                writer.key("deadline")
-                writer.timestamp(nanosecondsSinceEpoch: deadline.nanoseconds)
-            }
-            writer.endObject()
+            answer.tasks.append(
+                WirePollResponse.Assignment(
+                    id: assignment.taskID.description, function: assignment.function, args: assignment.args.bytes,
+                    attempt: assignment.attempt,
+                    deadline: assignment.deadline.map { RFC3339.format(nanosecondsSinceEpoch: $0.nanoseconds) }))
         }
-        writer.endArray()
-        writer.key("cancel")
-        writer.beginArray()
-        for id in mail.cancelRequests { writer.plainString(count: 16) { id.writeHex(into: $0) } }
-        writer.endArray()
-        writer.key("refused")
-        writer.beginArray()
+        answer.cancel = mail.cancelRequests.map(\.description)
         for (index, ack) in mail.resultAcks.enumerated() where ack == .notHolder {
-            writeRefusal(results(index), "result", into: &writer)
+            answer.refused.append(.init(id: results(index).description, report: "result", code: "not_holder"))
         }
         for (index, ack) in mail.confirmAcks.enumerated() where ack == .notHolder {
-            writeRefusal(confirms(index), "confirm", into: &writer)
+            answer.refused.append(.init(id: confirms(index).description, report: "confirm", code: "not_holder"))
         }
-        writer.endArray()
-        writer.endObject()
         let headers: [(name: String, value: String)] =
             retryAfter ? [("Cache-Control", "no-store"), ("Retry-After", "1")] : [("Cache-Control", "no-store")]
-        return .json(200, writer.bytes, headers: headers)
-    }
-
-    private static func writeRefusal(_ id: TaskID, _ report: StaticString, into writer: inout JSONWriter) {
-        writer.beginObject()
-        writer.key("id")
-        writer.plainString(count: 16) { id.writeHex(into: $0) }
-        writer.key("report")
-        writer.string(report.description)
-        writer.key("code")
-        writer.string("not_holder")
-        writer.endObject()
+        return .json(200, answer.encoded(), headers: headers)
     }
 }

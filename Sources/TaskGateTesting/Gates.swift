@@ -66,3 +66,29 @@ public struct SplitMix: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// Runs `body` for each index in `0..<count` with at most `width` of them in flight, and returns the results in
+/// index order. A load test that keeps no more requests in flight than its client has connections never waits for
+/// a pooled connection.
+public func concurrentMap<Element: Sendable>(
+    _ count: Int, width: Int, _ body: @escaping @Sendable (Int) async throws -> Element
+) async throws -> [Element] {
+    try await withThrowingTaskGroup(of: (Int, Element).self) { group in
+        var results = [Element?](repeating: nil, count: count)
+        var next = 0
+        while next < min(width, count) {
+            let index = next
+            group.addTask { (index, try await body(index)) }
+            next += 1
+        }
+        while let (index, element) = try await group.next() {
+            results[index] = element
+            if next < count {
+                let index = next
+                group.addTask { (index, try await body(index)) }
+                next += 1
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -8,7 +8,7 @@ import TaskScheduler
 #endif
 
 /// A real taskgate server for tests: scheduler, in-process workers and the libmicrohttpd daemon on 127.0.0.1 and
-/// a free port. Call `shutdown()` at the end of the test.
+/// a free port. Tests reach it through `withLiveServer`, which always shuts it down.
 public final class LiveServer: Sendable {
     /// The scheduler behind the API.
     public let scheduler: Scheduler
@@ -69,9 +69,34 @@ public final class LiveServer: Sendable {
     public func shutdown() async {
         gateway.beginDrain()
         await pool.stop()
-        while service.server.parked > 0 { await Task.yield() }
+        // The drain answers every parked request at once; their completions come back on the daemon's thread.
+        await yield(until: self.service.server.parked == 0, bound: .seconds(30))
         service.server.stop()
         timers.cancel()
         await timers.value
     }
+}
+
+/// Runs `body` against a fresh `LiveServer` and a `TestHTTPClient` for it, and shuts both down however `body` ends
+/// (a thrown error included), so a failing test reports its failure instead of crashing the run.
+public func withLiveServer<Result>(
+    functions: FunctionRegistry = FunctionRegistry(), slots: Int = 2, connections: Int = 64,
+    scheduler configure: (inout SchedulerConfiguration) -> Void = { _ in },
+    gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in },
+    server configureServer: (inout HTTPServer.Configuration) -> Void = { _ in },
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (LiveServer, TestHTTPClient) async throws -> Result
+) async throws -> Result {
+    let server = try LiveServer(
+        functions: functions, slots: slots, scheduler: configure, gateway: configureGateway, server: configureServer)
+    let client = TestHTTPClient(baseURL: server.baseURL, connections: connections)
+    let result: Swift.Result<Result, any Error>
+    do {
+        result = .success(try await body(server, client))
+    } catch {
+        result = .failure(error)
+    }
+    try? await client.shutdown()
+    await server.shutdown()
+    return try result.get()
 }

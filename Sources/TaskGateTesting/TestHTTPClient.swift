@@ -21,7 +21,9 @@ public struct TestResponse: Sendable {
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// An HTTP client for tests over AsyncHTTPClient, with room for many concurrent connections.
+/// An HTTP client for tests over AsyncHTTPClient, with room for many concurrent connections. A request waits for a
+/// pooled connection as long as its own timeout allows (a loaded machine can starve the test process for seconds);
+/// a client released without `shutdown()` shuts itself down instead of tripping AsyncHTTPClient's assertion.
 public final class TestHTTPClient: Sendable {
     let client: HTTPClient
     /// Prefixed to every path.
@@ -32,9 +34,16 @@ public final class TestHTTPClient: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(
             idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        // AsyncHTTPClient bounds the wait for a pooled connection with the connect timeout.
+        configuration.timeout = .init(connect: .seconds(120), read: .seconds(120))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.baseURL = baseURL
+    }
+
+    deinit {
+        // A test that threw before `shutdown()`: shut down without blocking (the client keeps itself alive until
+        // it is down). Shutting down twice is an error AsyncHTTPClient reports, not a crash; it is ignored here.
+        client.shutdown { _ in }
     }
 
     /// Sends a request and collects the whole response.

@@ -196,7 +196,7 @@ public final class TaskGateWorker: Service, Sendable {
         }
         switch response.status {
         case 200:
-            let answer: (tasks: [WorkerTask], cancel: [String], refused: [String])
+            let answer: (tasks: [WorkerTask], cancel: [String], refused: [WirePollResponse.Refusal])
             do {
                 answer = try WorkerWire.pollAnswer(response.body)
             } catch {
@@ -204,7 +204,9 @@ public final class TaskGateWorker: Service, Sendable {
                 answer = ([], [], [])
             }
             if !answer.refused.isEmpty {
-                logger.warning("worker reports refused", metadata: ["worker.refused": "\(answer.refused)"])
+                logger.warning(
+                    "worker reports refused",
+                    metadata: ["worker.refused": "\(answer.refused.map { "\($0.report) \($0.id): \($0.code)" })"])
             }
             if let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init), retryAfter > 0 {
                 // The server is draining: it answers polls at once, so do not come back at once.

@@ -1,3 +1,5 @@
+import TaskGateAPI
+
 /// The decisions of a worker runtime, without I/O: when to poll and with which reports, which tasks to start and
 /// stop, and what each finished task reports. The runtime feeds it events and carries out what it returns.
 ///
@@ -30,7 +32,7 @@ struct WorkerStateMachine: Sendable {
     /// A report waiting to be sent.
     enum Report: Sendable, Equatable {
         case result(id: String, Reported)
-        case confirm(id: String, kind: String)
+        case confirm(id: String, kind: WireCancelConfirm)
     }
 
     /// One poll to send.
@@ -104,7 +106,7 @@ struct WorkerStateMachine: Sendable {
                 }
             } else if !reports.contains(where: { if case .result(id, _) = $0 { true } else { false } }) {
                 // Not running here and no result on its way: the task is unknown to this worker.
-                reports.append(.confirm(id: id, kind: "cancel_not_found"))
+                reports.append(.confirm(id: id, kind: .cancelNotFound))
             }
         }
         return actions
@@ -130,7 +132,7 @@ struct WorkerStateMachine: Sendable {
         guard let cancelRequested = running.removeValue(forKey: id) else { return }
         switch outcome {
         case .cancelled:
-            if cancelRequested { reports.append(.confirm(id: id, kind: "canceled")) }
+            if cancelRequested { reports.append(.confirm(id: id, kind: .canceled)) }
         case .success(let json):
             reports.append(.result(id: id, .success(json)))
         case .failure(let message):

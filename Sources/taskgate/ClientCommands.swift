@@ -11,12 +11,21 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "A bearer token (env TASKGATE_TOKEN).")
     var token: String?
 
+    /// Where a command connects: each flag, else its variable (`TASKGATE_URL`, `TASKGATE_TOKEN`; an empty one counts
+    /// as unset), else the default `http://127.0.0.1:8080` and no token.
+    static func clientConfiguration(
+        url: String?, token: String?, environment: [String: String]
+    ) -> TaskGateClient.Configuration {
+        func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        return TaskGateClient.Configuration(
+            baseURL: url ?? variable("TASKGATE_URL") ?? "http://127.0.0.1:8080",
+            token: token ?? variable("TASKGATE_TOKEN"))
+    }
+
     /// Runs `body` with a client, shutting it down afterwards.
     func withClient<T>(_ body: (TaskGateClient) async throws -> T) async throws -> T {
-        let environment = ProcessInfo.processInfo.environment
-        let configuration = TaskGateClient.Configuration(
-            baseURL: url ?? environment["TASKGATE_URL"] ?? "http://127.0.0.1:8080",
-            token: token ?? environment["TASKGATE_TOKEN"])
+        let configuration = Self.clientConfiguration(
+            url: url, token: token, environment: ProcessInfo.processInfo.environment)
         let client = TaskGateClient(configuration: configuration)
         do {
             let value = try await body(client)

@@ -93,10 +93,9 @@ struct WorkerCommand: AsyncParsableCommand {
             command.killGrace = .seconds(killGrace)
             handlers.register(String(entry[..<equals]), command.handler)
         }
-        let environment = ProcessInfo.processInfo.environment
-        var configuration = TaskGateWorker.Configuration(
-            baseURL: connect ?? environment["TASKGATE_URL"] ?? "http://127.0.0.1:8080",
-            token: token ?? environment["TASKGATE_TOKEN"])
+        let server = ServerOptions.clientConfiguration(
+            url: connect, token: token, environment: ProcessInfo.processInfo.environment)
+        var configuration = TaskGateWorker.Configuration(baseURL: server.baseURL, token: server.token)
         configuration.name = name ?? "worker-\(getpid())"
         configuration.capacity = capacity ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         configuration.lease = .seconds(lease)

@@ -75,7 +75,12 @@ import Testing
         let failing = try scheduler.submit(SubmitRequest(function: "fail", args: Payload(json: "\"nope\""))).taskID
         let failed = await scheduler.waitForTerminal(failing, timeout: .seconds(30)).record
         #expect(failed?.error?.detail == "nope")
-        _ = await scheduler.waitForChange(sleeping, after: 1, timeout: .seconds(30))
+        // The sleep starts on a slot (pending -> running), so the cancel goes through the slot and its confirm.
+        guard case .found(let started) = await scheduler.waitForChange(sleeping, after: 1, timeout: .seconds(30)) else {
+            Issue.record("the sleeping task vanished")
+            return
+        }
+        #expect(started.state == .running)
         guard case .canceled = await scheduler.cancel(sleeping, wait: .seconds(30)) else {
             Issue.record("a cancelled sleep should confirm canceled")
             return

@@ -45,79 +45,73 @@ import Testing
     }
 
     @Test func handlersRunAndTheirResultsAndFailuresReachTheServer() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let (worker, running) = start(server)
-        let id = await worker.registered()
-        let listed = try await client.request("GET", "/workers/\(id)").json
-        #expect(listed["capacity"] as? Int == 4)
-        #expect(
-            listed["functions"] as? [String] == [
-                "swift.add", "swift.block", "swift.echo", "swift.stubborn", "swift.throws",
-            ])
-        let echo = try await client.finished(try await client.submit("swift.echo", #"{"keep":[1,"two",null]}"#))
-        #expect((echo["result"] as? [String: Any])?["keep"] as? [AnyHashable] == [1, "two", NSNull()])
-        let sum = try await client.finished(try await client.submit("swift.add", #"{"a":2,"b":40}"#))
-        #expect(sum["result"] as? Int == 42)
-        let bad = try await client.finished(try await client.submit("swift.add", #""not a pair""#))
-        #expect(bad["state"] as? String == "failed")
-        let thrown = try await client.finished(try await client.submit("swift.throws"))
-        #expect((thrown["error"] as? [String: Any])?["detail"] as? String == "no such luck")
-        running.cancel()
-        try await running.value
-        let workers = try await client.request("GET", "/workers").json["workers"] as? [[String: Any]] ?? []
-        #expect(!workers.contains { $0["id"] as? String == id }, "the worker left on shutdown")
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let (worker, running) = start(server)
+            let id = await worker.registered()
+            let listed = try await client.request("GET", "/workers/\(id)").json
+            #expect(listed["capacity"] as? Int == 4)
+            #expect(
+                listed["functions"] as? [String] == [
+                    "swift.add", "swift.block", "swift.echo", "swift.stubborn", "swift.throws",
+                ])
+            let echo = try await client.finished(try await client.submit("swift.echo", #"{"keep":[1,"two",null]}"#))
+            #expect((echo["result"] as? [String: Any])?["keep"] as? [AnyHashable] == [1, "two", NSNull()])
+            let sum = try await client.finished(try await client.submit("swift.add", #"{"a":2,"b":40}"#))
+            #expect(sum["result"] as? Int == 42)
+            let bad = try await client.finished(try await client.submit("swift.add", #""not a pair""#))
+            #expect(bad["state"] as? String == "failed")
+            let thrown = try await client.finished(try await client.submit("swift.throws"))
+            #expect((thrown["error"] as? [String: Any])?["detail"] as? String == "no such luck")
+            running.cancel()
+            try await running.value
+            let workers = try await client.request("GET", "/workers").json["workers"] as? [[String: Any]] ?? []
+            #expect(!workers.contains { $0["id"] as? String == id }, "the worker left on shutdown")
+        }
     }
 
     @Test func aCancelStopsTheHandlerAndOneThatFinishesAnywayIsRecorded() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let (worker, running) = start(server)
-        _ = await worker.registered()
-        let blocked = try await client.submit("swift.block")
-        _ = try await client.task(blocked) { $0["state"] as? String == "running" }
-        let cancel = try await client.request("DELETE", "/tasks/\(blocked)?wait=10")
-        #expect(cancel.status == 200)
-        #expect((cancel.json["cancel"] as? [String: Any])?["worker_finished"] as? Bool == false)
-        let stubborn = try await client.submit("swift.stubborn")
-        _ = try await client.task(stubborn) { $0["state"] as? String == "running" }
-        let late = try await client.request("DELETE", "/tasks/\(stubborn)?wait=10")
-        #expect(late.status == 200)
-        #expect(late.json["state"] as? String == "canceled")
-        #expect((late.json["cancel"] as? [String: Any])?["worker_finished"] as? Bool == true)
-        running.cancel()
-        try await running.value
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let (worker, running) = start(server)
+            _ = await worker.registered()
+            let blocked = try await client.submit("swift.block")
+            _ = try await client.task(blocked) { $0["state"] as? String == "running" }
+            let cancel = try await client.request("DELETE", "/tasks/\(blocked)?wait=10")
+            #expect(cancel.status == 200)
+            #expect((cancel.json["cancel"] as? [String: Any])?["worker_finished"] as? Bool == false)
+            let stubborn = try await client.submit("swift.stubborn")
+            _ = try await client.task(stubborn) { $0["state"] as? String == "running" }
+            let late = try await client.request("DELETE", "/tasks/\(stubborn)?wait=10")
+            #expect(late.status == 200)
+            #expect(late.json["state"] as? String == "canceled")
+            #expect((late.json["cancel"] as? [String: Any])?["worker_finished"] as? Bool == true)
+            running.cancel()
+            try await running.value
+        }
     }
 
     @Test func capacityBoundsTheRunningTasksAndManyTasksAllFinish() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let (worker, running) = start(server, capacity: 2)
-        let id = await worker.registered()
-        let blocked = [try await client.submit("swift.block"), try await client.submit("swift.block")]
-        let third = try await client.submit("swift.echo", "3")
-        for task in blocked { _ = try await client.task(task) { $0["state"] as? String == "running" } }
-        #expect(try await client.request("GET", "/tasks/\(third)").json["state"] as? String == "pending")
-        #expect(try await client.request("GET", "/workers/\(id)").json["load"] as? Int == 2)
-        for task in blocked { #expect(try await client.request("DELETE", "/tasks/\(task)?wait=10").status == 200) }
-        #expect(try await client.finished(third)["result"] as? Int == 3)
-        let batch = (0..<200).map { "{\"function\":\"swift.echo\",\"args\":\($0)}" }.joined(separator: ",")
-        let submitted = try await client.post("/tasks/batch", json: "[\(batch)]")
-        let ids = (submitted.json["tasks"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-        #expect(ids.count == 200)
-        let waited = try await client.post(
-            "/tasks/wait",
-            json: "{\"ids\":[\(ids.map { "\"\($0)\"" }.joined(separator: ","))],\"mode\":\"all\",\"timeout_s\":30}")
-        let done = waited.json["tasks"] as? [[String: Any]] ?? []
-        #expect(done.count == 200)
-        #expect(done.allSatisfy { $0["state"] as? String == "succeeded" })
-        running.cancel()
-        try await running.value
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let (worker, running) = start(server, capacity: 2)
+            let id = await worker.registered()
+            let blocked = [try await client.submit("swift.block"), try await client.submit("swift.block")]
+            let third = try await client.submit("swift.echo", "3")
+            for task in blocked { _ = try await client.task(task) { $0["state"] as? String == "running" } }
+            #expect(try await client.request("GET", "/tasks/\(third)").json["state"] as? String == "pending")
+            #expect(try await client.request("GET", "/workers/\(id)").json["load"] as? Int == 2)
+            for task in blocked { #expect(try await client.request("DELETE", "/tasks/\(task)?wait=10").status == 200) }
+            #expect(try await client.finished(third)["result"] as? Int == 3)
+            let batch = (0..<200).map { "{\"function\":\"swift.echo\",\"args\":\($0)}" }.joined(separator: ",")
+            let submitted = try await client.post("/tasks/batch", json: "[\(batch)]")
+            let ids = (submitted.json["tasks"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(ids.count == 200)
+            let waited = try await client.post(
+                "/tasks/wait",
+                json: "{\"ids\":[\(ids.map { "\"\($0)\"" }.joined(separator: ","))],\"mode\":\"all\",\"timeout_s\":30}")
+            let done = waited.json["tasks"] as? [[String: Any]] ?? []
+            #expect(done.count == 200)
+            #expect(done.allSatisfy { $0["state"] as? String == "succeeded" })
+            running.cancel()
+            try await running.value
+        }
     }
 }

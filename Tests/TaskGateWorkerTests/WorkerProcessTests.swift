@@ -16,157 +16,144 @@ import Testing
     }
 
     @Test func aWorkerKilledMidTaskIsDeclaredDeadAndTheTaskSucceedsElsewhereWithAttempt2() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let channel = try PIDChannel()
-        defer { channel.remove() }
-        let first = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "3", "--name", "first"])
-        let id = try await client.submit("step")
-        let child = try #require(await channel.read())
-        defer { kill(child, SIGKILL) }
-        first.signal(SIGKILL)
-        _ = await first.waitForExit()
-        let second = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--name", "second"])
-        let task = try await client.finished(id)
-        #expect(task["state"] as? String == "succeeded")
-        #expect(task["attempt"] as? Int == 2)
-        #expect(task["result"] as? String == "attempt 2")
-        await second.stop()
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let channel = try PIDChannel()
+            defer { channel.remove() }
+            let first = try await WorkerProcess.taskgate(
+                server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "3", "--name", "first"])
+            let id = try await client.submit("step")
+            let child = try #require(await channel.read())
+            defer { kill(child, SIGKILL) }
+            first.signal(SIGKILL)
+            _ = await first.waitForExit()
+            let second = try await WorkerProcess.taskgate(
+                server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--name", "second"])
+            let task = try await client.finished(id)
+            #expect(task["state"] as? String == "succeeded")
+            #expect(task["attempt"] as? Int == 2)
+            #expect(task["result"] as? String == "attempt 2")
+            await second.stop()
+        }
     }
 
     @Test func withMaxRetriesZeroAKilledWorkersTaskFailsWithWorkerDied() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let channel = try PIDChannel()
-        defer { channel.remove() }
-        let worker = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "3"])
-        let id = try await client.submit("step", extra: ",\"max_retries\":0")
-        let child = try #require(await channel.read())
-        defer { kill(child, SIGKILL) }
-        worker.signal(SIGKILL)
-        let task = try await client.finished(id)
-        #expect(task["state"] as? String == "failed")
-        #expect((task["error"] as? [String: Any])?["code"] as? String == "worker_died")
-        await worker.stop()
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let channel = try PIDChannel()
+            defer { channel.remove() }
+            let worker = try await WorkerProcess.taskgate(
+                server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--lease", "3"])
+            let id = try await client.submit("step", extra: ",\"max_retries\":0")
+            let child = try #require(await channel.read())
+            defer { kill(child, SIGKILL) }
+            worker.signal(SIGKILL)
+            let task = try await client.finished(id)
+            #expect(task["state"] as? String == "failed")
+            #expect((task["error"] as? [String: Any])?["code"] as? String == "worker_died")
+            await worker.stop()
+        }
     }
 
     @Test func cancelOfARunningCommandAnswers200AndTheProcessGroupIsGone() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let channel = try PIDChannel()
-        defer { channel.remove() }
-        // The shell starts a child of its own: the whole group must go, not just the shell.
-        let command = "cat >/dev/null; sleep 60 & echo $! > \(channel.path); wait"
-        let worker = try await WorkerProcess.taskgate(server.baseURL, ["--exec", "hang=\(command)"])
-        let id = try await client.submit("hang")
-        let grandchild = try #require(await channel.read())
-        #expect(processExists(grandchild))
-        let answer = try await client.request("DELETE", "/tasks/\(id)?wait=10")
-        #expect(answer.status == 200)
-        #expect(answer.json["state"] as? String == "canceled")
-        #expect((answer.json["cancel"] as? [String: Any])?["confirm"] as? String == "canceled")
-        #expect(!processExists(grandchild), "the command's child outlived the cancel")
-        await worker.stop()
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let channel = try PIDChannel()
+            defer { channel.remove() }
+            // The shell starts a child of its own: the whole group must go, not just the shell.
+            let command = "cat >/dev/null; sleep 60 & echo $! > \(channel.path); wait"
+            let worker = try await WorkerProcess.taskgate(server.baseURL, ["--exec", "hang=\(command)"])
+            let id = try await client.submit("hang")
+            let grandchild = try #require(await channel.read())
+            #expect(processExists(grandchild))
+            let answer = try await client.request("DELETE", "/tasks/\(id)?wait=10")
+            #expect(answer.status == 200)
+            #expect(answer.json["state"] as? String == "canceled")
+            #expect((answer.json["cancel"] as? [String: Any])?["confirm"] as? String == "canceled")
+            #expect(!processExists(grandchild), "the command's child outlived the cancel")
+            await worker.stop()
+        }
     }
 
     @Test func aCommandThatIgnoresSigtermIsKilledAfterTheGrace() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let channel = try PIDChannel()
-        defer { channel.remove() }
-        // The shell and its child ignore SIGTERM (an ignored signal is inherited): only SIGKILL stops them.
-        let command = "cat >/dev/null; trap '' TERM; sleep 60 & echo $! > \(channel.path); wait"
-        let worker = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "deaf=\(command)", "--kill-grace", "0.3"])
-        let id = try await client.submit("deaf")
-        let grandchild = try #require(await channel.read())
-        let answer = try await client.request("DELETE", "/tasks/\(id)?wait=10")
-        #expect(answer.status == 200)
-        #expect(answer.json["state"] as? String == "canceled")
-        #expect(!processExists(grandchild), "SIGKILL after the grace did not reach the command's child")
-        await worker.stop()
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let channel = try PIDChannel()
+            defer { channel.remove() }
+            // The shell and its child ignore SIGTERM (an ignored signal is inherited): only SIGKILL stops them.
+            let command = "cat >/dev/null; trap '' TERM; sleep 60 & echo $! > \(channel.path); wait"
+            let worker = try await WorkerProcess.taskgate(
+                server.baseURL, ["--exec", "deaf=\(command)", "--kill-grace", "0.3"])
+            let id = try await client.submit("deaf")
+            let grandchild = try #require(await channel.read())
+            let answer = try await client.request("DELETE", "/tasks/\(id)?wait=10")
+            #expect(answer.status == 200)
+            #expect(answer.json["state"] as? String == "canceled")
+            #expect(!processExists(grandchild), "SIGKILL after the grace did not reach the command's child")
+            await worker.stop()
+        }
     }
 
     @Test func commandsSucceedWithTheirStdoutAndFailWithTheirExitStatusAndStderr() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let worker = try await WorkerProcess.taskgate(
-            server.baseURL,
-            [
-                "--exec", "count=wc -c | tr -d ' \\n'", "--exec", "broken=cat >/dev/null; echo 'no luck' >&2; exit 7",
-                "--exec", "prose=cat >/dev/null; echo not json",
-            ])
-        let counted = try await client.finished(try await client.submit("count", #"{"text":"hello"}"#))
-        #expect(counted["state"] as? String == "succeeded")
-        #expect(counted["result"] as? Int == 16)
-        let broken = try await client.finished(try await client.submit("broken"))
-        #expect(broken["state"] as? String == "failed")
-        let detail = (broken["error"] as? [String: Any])?["detail"] as? String ?? ""
-        #expect(detail.contains("status 7") && detail.contains("no luck"))
-        let prose = try await client.finished(try await client.submit("prose"))
-        #expect(prose["state"] as? String == "failed")
-        await worker.stop()
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let worker = try await WorkerProcess.taskgate(
+                server.baseURL,
+                [
+                    "--exec", "count=wc -c | tr -d ' \\n'", "--exec",
+                    "broken=cat >/dev/null; echo 'no luck' >&2; exit 7",
+                    "--exec", "prose=cat >/dev/null; echo not json",
+                ])
+            let counted = try await client.finished(try await client.submit("count", #"{"text":"hello"}"#))
+            #expect(counted["state"] as? String == "succeeded")
+            #expect(counted["result"] as? Int == 16)
+            let broken = try await client.finished(try await client.submit("broken"))
+            #expect(broken["state"] as? String == "failed")
+            let detail = (broken["error"] as? [String: Any])?["detail"] as? String ?? ""
+            #expect(detail.contains("status 7") && detail.contains("no luck"))
+            let prose = try await client.finished(try await client.submit("prose"))
+            #expect(prose["state"] as? String == "failed")
+            await worker.stop()
+        }
     }
 
     @Test func sigtermDrainsFinishesTheRunningTaskAndLeaves() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let channel = try PIDChannel()
-        defer { channel.remove() }
-        let worker = try await WorkerProcess.taskgate(
-            server.baseURL, ["--exec", "brief=cat >/dev/null; echo $$ > \(channel.path); sleep 0.5; echo 1"])
-        let id = try await client.submit("brief")
-        _ = await channel.read()
-        worker.signal(SIGTERM)
-        let status = await worker.waitForExit()
-        #expect(status == 0)
-        let task = try await client.request("GET", "/tasks/\(id)").json
-        #expect(task["state"] as? String == "succeeded", "the drain let the running task finish")
-        let workers = try await client.request("GET", "/workers").json["workers"] as? [[String: Any]] ?? []
-        #expect(!workers.contains { $0["kind"] as? String == "remote" }, "the worker left")
-        try await client.shutdown()
-        await server.shutdown()
+        try await withLiveServer { server, client in
+            let channel = try PIDChannel()
+            defer { channel.remove() }
+            let worker = try await WorkerProcess.taskgate(
+                server.baseURL, ["--exec", "brief=cat >/dev/null; echo $$ > \(channel.path); sleep 0.5; echo 1"])
+            let id = try await client.submit("brief")
+            _ = await channel.read()
+            worker.signal(SIGTERM)
+            let status = await worker.waitForExit()
+            #expect(status == 0)
+            let task = try await client.request("GET", "/tasks/\(id)").json
+            #expect(task["state"] as? String == "succeeded", "the drain let the running task finish")
+            let workers = try await client.request("GET", "/workers").json["workers"] as? [[String: Any]] ?? []
+            #expect(!workers.contains { $0["kind"] as? String == "remote" }, "the worker left")
+        }
     }
 
     @Test func thePythonExampleWorkerCompletesTasksAndConfirmsCancels() async throws {
-        let server = try LiveServer()
-        let client = TestHTTPClient(baseURL: server.baseURL)
-        let script = WorkerProcess.repository.appendingPathComponent("examples/python-worker/worker.py")
-        let worker = try WorkerProcess(
-            executable: URL(fileURLWithPath: "/usr/bin/env"),
-            arguments: ["python3", script.path, "--url", server.baseURL, "--lease", "4"])
-        guard await worker.waitFor("registered as") else {
-            Issue.record("the Python worker did not register: \(worker.stderr)")
-            return
+        try await withLiveServer { server, client in
+            let script = WorkerProcess.repository.appendingPathComponent("examples/python-worker/worker.py")
+            let worker = try WorkerProcess(
+                executable: URL(fileURLWithPath: "/usr/bin/env"),
+                arguments: ["python3", script.path, "--url", server.baseURL, "--lease", "4"])
+            guard await worker.waitForStderr("registered as") else {
+                Issue.record("the Python worker did not register: \(worker.stderr)")
+                return
+            }
+            let upper = try await client.finished(try await client.submit("py.upper", #"{"text":"taskgate"}"#))
+            #expect(upper["result"] as? String == "TASKGATE")
+            let sum = try await client.finished(try await client.submit("py.sum", "[1,2,3.5]"))
+            #expect(sum["result"] as? Double == 6.5)
+            let failed = try await client.finished(try await client.submit("py.fail", "1"))
+            #expect((failed["error"] as? [String: Any])?["code"] as? String == "function_error")
+            let sleeping = try await client.submit("py.sleep", #"{"seconds":60}"#)
+            _ = try await client.task(sleeping) { $0["state"] as? String == "running" }
+            let cancel = try await client.request("DELETE", "/tasks/\(sleeping)?wait=10")
+            #expect(cancel.status == 200)
+            #expect((cancel.json["cancel"] as? [String: Any])?["confirm"] as? String == "canceled")
+            worker.signal(SIGTERM)
+            #expect(await worker.waitForExit() == 0)
+            #expect(worker.stderr.contains("left"))
         }
-        let upper = try await client.finished(try await client.submit("py.upper", #"{"text":"taskgate"}"#))
-        #expect(upper["result"] as? String == "TASKGATE")
-        let sum = try await client.finished(try await client.submit("py.sum", "[1,2,3.5]"))
-        #expect(sum["result"] as? Double == 6.5)
-        let failed = try await client.finished(try await client.submit("py.fail", "1"))
-        #expect((failed["error"] as? [String: Any])?["code"] as? String == "function_error")
-        let sleeping = try await client.submit("py.sleep", #"{"seconds":60}"#)
-        _ = try await client.task(sleeping) { $0["state"] as? String == "running" }
-        let cancel = try await client.request("DELETE", "/tasks/\(sleeping)?wait=10")
-        #expect(cancel.status == 200)
-        #expect((cancel.json["cancel"] as? [String: Any])?["confirm"] as? String == "canceled")
-        worker.signal(SIGTERM)
-        #expect(await worker.waitForExit() == 0)
-        #expect(worker.stderr.contains("left"))
-        try await client.shutdown()
-        await server.shutdown()
     }
 }

@@ -1,3 +1,4 @@
+import TaskGateAPI
 import TaskGateTesting
 import Testing
 
@@ -69,7 +70,7 @@ import Testing
         #expect(actions == [.cancel(id: "a")])
         machine.taskFinished(id: "a", .cancelled)
         let report = try nextPoll(&machine)
-        #expect(report.reports == [.confirm(id: "a", kind: "canceled")])
+        #expect(report.reports == [.confirm(id: "a", kind: .canceled)])
     }
 
     @Test func aTaskThatFinishesDespiteTheCancelReportsItsResult() throws {
@@ -94,7 +95,7 @@ import Testing
         let actions = machine.pollAnswered(another, tasks: [], cancel: ["zz"])
         #expect(actions.isEmpty)
         let report = try nextPoll(&machine)
-        #expect(report.reports == [.confirm(id: "zz", kind: "cancel_not_found")])
+        #expect(report.reports == [.confirm(id: "zz", kind: .cancelNotFound)])
     }
 
     @Test func aFailedPollPutsItsReportsBackInOrder() throws {

@@ -1,4 +1,5 @@
 import Synchronization
+import TaskGateTesting
 import Testing
 
 @testable import TaskScheduler
@@ -32,6 +33,9 @@ import Testing
             for client in 0..<clients {
                 group.addTask {
                     await withTaskGroup(of: Void.self) { tasks in
+                        // Seeded choices (the interleaving itself is the scheduler's), so a failing round can be
+                        // re-run with the same decisions.
+                        var rng = SplitMix(seed: UInt64(round) << 32 | UInt64(client))
                         var mine: [TaskID] = []
                         for index in 0..<(total / clients) {
                             let retries = (client + index) % 4
@@ -42,13 +46,15 @@ import Testing
                                 let lookup = await scheduler.waitForTerminal(id, timeout: .seconds(3600))
                                 observed.withLock { $0[id, default: Observed()].waited = lookup }
                             }
-                            if Bool.random() {
+                            if Bool.random(using: &rng) {
+                                // Mostly cancel once the task is on a worker, to race the worker's answers.
+                                let waitForWorker = Int.random(in: 0..<4, using: &rng) > 0
+                                let yields = Int.random(in: 0..<20, using: &rng)
                                 tasks.addTask {
-                                    // Mostly cancel once the task is on a worker, to race the worker's answers.
-                                    if Int.random(in: 0..<4) > 0 {
+                                    if waitForWorker {
                                         _ = await scheduler.waitForChange(id, after: 1, timeout: .seconds(3600))
                                     }
-                                    for _ in 0..<Int.random(in: 0..<20) { await Task.yield() }
+                                    for _ in 0..<yields { await Task.yield() }
                                     let outcome = await scheduler.cancel(id, wait: .seconds(3600))
                                     observed.withLock { $0[id, default: Observed()].cancel = outcome }
                                 }
@@ -60,11 +66,12 @@ import Testing
                     }
                 }
             }
-            for _ in 0..<4 {
+            for driver in 0..<4 {
                 group.addTask {
+                    var rng = SplitMix(seed: UInt64(round) << 32 | UInt64(100 + driver))
                     await drive(
                         scheduler, total: total, submitted: submittedCount, badAcks: badAcks,
-                        staleRefused: staleRefused)
+                        staleRefused: staleRefused, rng: &rng)
                 }
             }
         }
@@ -111,29 +118,31 @@ import Testing
 
     /// A fake remote worker: takes tasks, answers results and confirms at random, and dies now and then.
     func drive(
-        _ scheduler: Scheduler, total: Int, submitted: Shared<Int>, badAcks: Shared<Int>, staleRefused: Shared<Int>
+        _ scheduler: Scheduler, total: Int, submitted: Shared<Int>, badAcks: Shared<Int>, staleRefused: Shared<Int>,
+        rng: inout SplitMix
     ) async {
-        func register() -> (WorkerID, Int) {
-            let capacity = Int.random(in: 1...8)
+        func register(_ rng: inout SplitMix) -> (WorkerID, Int) {
+            let capacity = Int.random(in: 1...8, using: &rng)
             let id = try! scheduler.registerWorker(
                 WorkerRegistration(name: "fake", functions: ["f"], capacity: capacity))
             return (id, capacity)
         }
-        var (worker, capacity) = register()
+        var (worker, capacity) = register(&rng)
         var held: [TaskID: Phase] = [:]
         for _ in 0..<5_000_000 {
             let counters = scheduler.stats.counters
             if submitted.current == total && counters.succeeded + counters.failed + counters.canceled == total { break }
             var results: [WorkerResult] = []
             var confirms: [WorkerConfirm] = []
-            for (id, phase) in held where Int.random(in: 0..<10) < 2 {
+            for (id, phase) in held where Int.random(in: 0..<10, using: &rng) < 2 {
                 switch phase {
                 case .running, .mustFinish:
-                    let outcome: WorkerOutcome = Bool.random() ? .success(Payload(json: "1")) : .failure(message: "x")
+                    let outcome: WorkerOutcome =
+                        Bool.random(using: &rng) ? .success(Payload(json: "1")) : .failure(message: "x")
                     results.append(WorkerResult(taskID: id, outcome: outcome))
                     held[id] = nil
                 case .cancelRequested:
-                    switch Int.random(in: 0..<4) {
+                    switch Int.random(in: 0..<4, using: &rng) {
                     case 0: confirms.append(WorkerConfirm(taskID: id, kind: .canceled))
                     case 1: confirms.append(WorkerConfirm(taskID: id, kind: .cancelNotFound))
                     case 2:
@@ -148,7 +157,7 @@ import Testing
             do {
                 let mail = try scheduler.exchange(
                     worker: worker, results: results, confirms: confirms,
-                    maxAssignments: Int.random(in: 0...capacity))
+                    maxAssignments: Int.random(in: 0...capacity, using: &rng))
                 let refused = (mail.resultAcks + mail.confirmAcks).filter { $0 != .accepted }.count
                 if refused > 0 { badAcks.withLock { $0 += refused } }
                 for assignment in mail.assignments { held[assignment.taskID] = .running }
@@ -156,7 +165,7 @@ import Testing
             } catch {
                 Issue.record("exchange failed: \(error)")
             }
-            if Int.random(in: 0..<300) == 0 {
+            if Int.random(in: 0..<300, using: &rng) == 0 {
                 scheduler.removeWorker(worker, reason: .died("random death"))
                 // Its late reports are refused: it is no longer registered.
                 let late = held.keys.map { WorkerResult(taskID: $0, outcome: .success(.null)) }
@@ -164,7 +173,7 @@ import Testing
                     staleRefused.withLock { $0 += 1 }
                 }
                 held.removeAll()
-                (worker, capacity) = register()
+                (worker, capacity) = register(&rng)
             }
             await Task.yield()
         }

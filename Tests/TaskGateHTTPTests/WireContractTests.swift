@@ -1,0 +1,88 @@
+import Foundation
+import TaskGateAPI
+import TaskGateHTTP
+import TaskScheduler
+import Testing
+
+/// The contract between what the server writes and what the Swift client reads: every representation of a task
+/// (each state, with a result, an error, a cancel block) decodes as `WireTask`, and encoding that back gives the
+/// same JSON; a page of `GET /tasks` decodes as `WireTaskPage`.
+@Suite struct WireContractTests {
+    /// The server's JSON of a task and the same task read as `WireTask` and written again, as JSON objects.
+    static func roundTrip(_ body: [UInt8]) throws -> (server: NSDictionary, client: NSDictionary, task: WireTask) {
+        let task = try JSONDecoder().decode(WireTask.self, from: Data(body))
+        let server = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? NSDictionary)
+        let encoded = try JSONEncoder().encode(task)
+        let client = try #require(try JSONSerialization.jsonObject(with: encoded) as? NSDictionary)
+        return (server, client, task)
+    }
+
+    @Test func everyStateTheServerWritesDecodesAndEncodesBackTheSame() async throws {
+        let h = try GatewayHarness()
+        var bodies: [String: [UInt8]] = [:]
+        // pending: submitted with every optional field, not yet handed to the worker.
+        let pending = await h.send(
+            "POST", "/tasks",
+            json:
+                #"{"function":"f","args":{"n":[1,2.5,"x",null,true]},"priority":3,"timeout_s":2.5,"max_retries":1,"tags":["a","b"]}"#
+        )
+        bodies["pending"] = pending.body
+        let pendingID = try #require(pending.object["id"] as? String)
+        try h.take()
+        bodies["running"] = await h.send("GET", "/tasks/\(pendingID)").body
+        try h.succeed(pendingID, result: #"{"deep":{"list":[1,{"k":"v"}]}}"#)
+        bodies["succeeded"] = await h.send("GET", "/tasks/\(pendingID)").body
+
+        let nullResult = try await h.submit()
+        try h.take()
+        try h.succeed(nullResult, result: "null")
+        bodies["succeeded with null"] = await h.send("GET", "/tasks/\(nullResult)").body
+
+        let failing = try await h.submit()
+        try h.take()
+        _ = try h.scheduler.exchange(
+            worker: h.worker,
+            results: [WorkerResult(taskID: TaskID(failing)!, outcome: .failure(message: "it broke"))],
+            maxAssignments: 0)
+        bodies["failed"] = await h.send("GET", "/tasks/\(failing)").body
+
+        let canceling = try await h.submit()
+        try h.take()
+        let accepted = await h.send("DELETE", "/tasks/\(canceling)", query: ["wait": "0"])
+        #expect(accepted.status == 202)
+        bodies["canceling"] = accepted.body
+        // The worker's result arrives before its confirm: the task is canceled and says the function finished.
+        try h.succeed(canceling)
+        bodies["canceled, worker finished"] = await h.send("GET", "/tasks/\(canceling)").body
+
+        let queued = try await h.submit()
+        bodies["canceled while pending"] = await h.send("DELETE", "/tasks/\(queued)").body
+
+        let expected: [String: WireTaskState] = [
+            "pending": .running, "running": .running, "succeeded": .succeeded, "succeeded with null": .succeeded,
+            "failed": .failed, "canceling": .canceling, "canceled, worker finished": .canceled,
+            "canceled while pending": .canceled,
+        ]
+        for (name, body) in bodies {
+            let (server, client, task) = try Self.roundTrip(body)
+            #expect(server == client, "\(name): the client's encoding differs from the server's JSON")
+            if name != "pending" { #expect(task.state == expected[name], "\(name)") }
+            #expect(task.done == task.state.isTerminal, "\(name)")
+        }
+        // Spot checks that the fields carry what they should.
+        let failed = try Self.roundTrip(bodies["failed"]!).task
+        #expect(failed.error?.code == "function_error" && failed.error?.detail == "it broke")
+        let finished = try Self.roundTrip(bodies["canceled, worker finished"]!).task
+        #expect(finished.cancel?.workerFinished == true && finished.cancel?.confirm == "canceled")
+        #expect(finished.result == nil)
+        #expect(try Self.roundTrip(bodies["succeeded with null"]!).task.result == .some(.null))
+        let full = try Self.roundTrip(bodies["succeeded"]!).task
+        #expect(full.priority == 3 && full.maxRetries == 1 && full.timeoutSeconds == 2.5 && full.tags == ["a", "b"])
+        #expect(full.result == ["deep": ["list": [1, ["k": "v"]]]])
+
+        let page = await h.send("GET", "/tasks", query: ["limit": "3"])
+        let decoded = try JSONDecoder().decode(WireTaskPage.self, from: Data(page.body))
+        #expect(decoded.tasks.count == 3)
+        #expect(decoded.nextCursor != nil)
+    }
+}

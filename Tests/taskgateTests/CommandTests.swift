@@ -1,0 +1,88 @@
+import Foundation
+import TaskGateTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `taskgate serve` executable as a process: its first line, and the drain on SIGTERM.
+@Suite(.timeLimit(.minutes(2))) struct ServeCommandTests {
+    @Test func sigtermAnswersParkedLongPollsWithTheCurrentStateAndExitsZero() async throws {
+        let process = try TestProcess(taskgate: ["serve", "--port", "0", "--workers", "1", "--drain-grace", "0.5"])
+        guard await process.waitForStdout("\n") else {
+            Issue.record("serve exited before listening: \(process.stderr)")
+            return
+        }
+        let firstLine = String(process.stdout.prefix { $0 != "\n" })
+        let match = try #require(firstLine.wholeMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/))
+        let client = TestHTTPClient(baseURL: "http://127.0.0.1:\(match.1)")
+        defer { process.signal(SIGKILL) }
+
+        // Runs far longer than the test: the drain answers the parked poll with `running`, then cancels it after
+        // the grace period.
+        let submitted = try await client.post("/tasks", json: #"{"function":"sleep","args":{"seconds":600}}"#)
+        let id = try #require(submitted.json["id"] as? String)
+        async let parked = client.request("GET", "/tasks/\(id)?wait=60")
+        // The SIGTERM must find the long-poll parked: ask the server (each check is a round trip), for at most 30 s.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var parkedRequests = 0
+        while parkedRequests != 1 && ContinuousClock.now < deadline {
+            parkedRequests = try await client.request("GET", "/stats").json["parked_requests"] as? Int ?? 0
+        }
+        try #require(parkedRequests == 1, "the long-poll was not parked within 30 s")
+        process.signal(SIGTERM)
+        let answer = try await parked
+        #expect(answer.status == 200)
+        #expect(answer.json["state"] as? String == "running")
+        #expect(await process.waitForExit() == 0)
+        try await client.shutdown()
+    }
+}
+
+/// The client subcommands (`submit`, `get`, `wait`, `cancel`) against a live server.
+@Suite(.timeLimit(.minutes(2))) struct ClientCommandTests {
+    /// Runs `taskgate ARGS` and returns its exit status and standard output.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
+        status: Int32, output: String
+    ) {
+        let process = try TestProcess(taskgate: arguments, environment: environment)
+        let status = await process.finish()
+        return (status, process.stdout)
+    }
+
+    static func object(_ line: some StringProtocol) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test func submitGetWaitAndCancelPrintJSON() async throws {
+        try await withLiveServer(functions: TestFunctions.gated) { server, _ in
+            let url = ["--url", server.baseURL]
+            let submitted = try await Self.run(["submit", "echo", #"{"a":1}"#, "--wait", "10"] + url)
+            #expect(submitted.status == 0)
+            let task = Self.object(submitted.output)
+            #expect(task["state"] as? String == "succeeded")
+            #expect(task["result"] as? [String: Int] == ["a": 1])
+            let id = try #require(task["id"] as? String)
+
+            // TASKGATE_URL stands in for --url.
+            let got = try await Self.run(["get", id], environment: ["TASKGATE_URL": server.baseURL])
+            #expect(Self.object(got.output)["id"] as? String == id)
+
+            let parked = Self.object(try await Self.run(["submit", "park", #""cli""#] + url).output)
+            let parkedID = try #require(parked["id"] as? String)
+            await Gates.shared.wait("started:\"cli\"")
+            let waited = try await Self.run(["wait", id, parkedID, "--timeout", "0.2"] + url)
+            let lines = waited.output.split(separator: "\n").map(Self.object)
+            #expect(lines.map { $0["id"] as? String } == [id, parkedID])
+            #expect(lines.map { $0["state"] as? String } == ["succeeded", "running"])
+
+            let cancelled = Self.object(try await Self.run(["cancel", parkedID] + url).output)
+            #expect(cancelled["cancelled"] as? Bool == true)
+            #expect((cancelled["task"] as? [String: Any])?["state"] as? String == "canceled")
+
+            #expect(try await Self.run(["get", "0000000000000099"] + url).status == 1)
+            #expect(try await Self.run(["submit", "echo", "not json"] + url).status != 0)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Testing
+
+@testable import taskgate
+
+/// `serve`'s flags and `TASKGATE_*` variables: a flag wins over its variable, a variable over the default, an empty
+/// variable counts as unset, and a bad value is an error that names the variable.
+@Suite struct SettingsTests {
+    static func settings(_ arguments: [String] = [], _ environment: [String: String] = [:]) throws -> Settings {
+        try Settings(try Serve.parse(arguments), environment: ProcessInfoEnvironment(values: environment))
+    }
+
+    @Test func defaultsWithoutFlagsOrVariables() throws {
+        let settings = try Self.settings()
+        #expect(settings.server.host == "127.0.0.1")
+        #expect(settings.server.port == 8080)
+        #expect(settings.server.threads == 0)
+        #expect(settings.workers >= 1)
+        #expect(settings.drainGrace == .seconds(30))
+    }
+
+    @Test func everyVariableIsRead() throws {
+        let settings = try Self.settings(
+            [],
+            [
+                "TASKGATE_HOST": "0.0.0.0", "TASKGATE_PORT": "9001", "TASKGATE_WORKERS": "0",
+                "TASKGATE_MAX_BODY": "2048", "TASKGATE_MAX_WAIT": "5", "TASKGATE_MAX_PARKED": "30000",
+                "TASKGATE_QUEUE_LIMIT": "7", "TASKGATE_RESULT_TTL": "1.5", "TASKGATE_TOMBSTONE_TTL": "60",
+                "TASKGATE_DRAIN_GRACE": "0.25", "TASKGATE_HTTP_THREADS": "3",
+            ])
+        #expect(settings.server.host == "0.0.0.0")
+        #expect(settings.server.port == 9001)
+        #expect(settings.workers == 0)
+        #expect(settings.gateway.maxBodyBytes == 2048)
+        #expect(settings.gateway.maxWait == .seconds(5))
+        #expect(settings.gateway.maxParked == 30_000)
+        #expect(settings.server.connectionLimit >= 30_000 + 1_024, "parked connections fit under the limit")
+        #expect(settings.scheduler.queueLimit == 7)
+        #expect(settings.scheduler.resultTTL == .milliseconds(1_500))
+        #expect(settings.scheduler.tombstoneTTL == .seconds(60))
+        #expect(settings.drainGrace == .milliseconds(250))
+        #expect(settings.server.threads == 3)
+    }
+
+    @Test func aFlagWinsOverItsVariableAndAnEmptyVariableIsUnset() throws {
+        let settings = try Self.settings(
+            ["--port", "7000", "--queue-limit", "3"],
+            ["TASKGATE_PORT": "9001", "TASKGATE_QUEUE_LIMIT": "8", "TASKGATE_HOST": ""])
+        #expect(settings.server.port == 7000)
+        #expect(settings.scheduler.queueLimit == 3)
+        #expect(settings.server.host == "127.0.0.1")
+    }
+
+    @Test(arguments: [
+        ("TASKGATE_PORT", "eighty"), ("TASKGATE_PORT", "70000"), ("TASKGATE_WORKERS", "-1"),
+        ("TASKGATE_MAX_BODY", "0"), ("TASKGATE_MAX_WAIT", "-5"), ("TASKGATE_RESULT_TTL", "nan"),
+        ("TASKGATE_HTTP_THREADS", "65"), ("TASKGATE_DRAIN_GRACE", "1e10"),
+    ])
+    func aBadVariableIsAnError(name: String, value: String) throws {
+        #expect(throws: (any Error).self) { try Self.settings([], [name: value]) }
+    }
+
+    @Test func theClientCommandsReadTheURLAndTokenVariables() {
+        let fromEnvironment = ServerOptions.clientConfiguration(
+            url: nil, token: nil, environment: ["TASKGATE_URL": "http://h:1/", "TASKGATE_TOKEN": "t"])
+        #expect(fromEnvironment.baseURL == "http://h:1")
+        #expect(fromEnvironment.token == "t")
+        let fromFlags = ServerOptions.clientConfiguration(
+            url: "http://f:2", token: "u", environment: ["TASKGATE_URL": "http://h:1", "TASKGATE_TOKEN": "t"])
+        #expect(fromFlags.baseURL == "http://f:2" && fromFlags.token == "u")
+        let defaults = ServerOptions.clientConfiguration(url: nil, token: nil, environment: ["TASKGATE_TOKEN": ""])
+        #expect(defaults.baseURL == "http://127.0.0.1:8080" && defaults.token == nil)
+    }
+}
