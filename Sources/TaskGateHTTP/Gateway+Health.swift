@@ -12,7 +12,7 @@ extension Gateway {
             writer.key("status")
             writer.string("ok")
         case "readyz":
-            let ready = !draining.load(ordering: .relaxed)
+            let ready = !scheduler.isDraining
             status = ready ? 200 : 503
             writer.key("status")
             writer.string(ready ? "ready" : "draining")

@@ -34,20 +34,11 @@ extension Gateway {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let registration = try RequestParsing.registration(
             body, defaultLease: configuration.defaultLease, leaseRange: configuration.leaseRange)
-        guard !draining.load(ordering: .relaxed) else {
-            throw Problem(SchedulerError(.shuttingDown, "the server is draining and takes no new workers"))
-        }
-        let id: WorkerID
-        do {
-            id = try scheduler.registerWorker(registration)
-        } catch {
-            throw Problem(error)
-        }
-        guard let worker = scheduler.worker(id) else { throw missingWorker(id) }
+        let worker = try scheduled { () throws(SchedulerError) in try scheduler.join(registration) }
         var writer = JSONWriter(capacity: 256)
-        WorkerJSON.write(worker, pollWait: maxPollWait(worker), into: &writer)
+        WorkerJSON.write(worker, pollWait: scheduler.maxPollWait(of: worker), into: &writer)
         return .respond(
-            .json(201, writer.bytes, headers: [("Location", "/workers/\(id)"), ("Cache-Control", "no-store")]))
+            .json(201, writer.bytes, headers: [("Location", "/workers/\(worker.id)"), ("Cache-Control", "no-store")]))
     }
 
     /// `GET /workers`: every registered worker with its load, in registration order.
@@ -57,7 +48,7 @@ extension Gateway {
         writer.beginObject()
         writer.key("workers")
         writer.beginArray()
-        for worker in workers { WorkerJSON.write(worker, pollWait: maxPollWait(worker), into: &writer) }
+        for worker in workers { WorkerJSON.write(worker, pollWait: scheduler.maxPollWait(of: worker), into: &writer) }
         writer.endArray()
         writer.endObject()
         return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
@@ -66,9 +57,9 @@ extension Gateway {
     /// `GET /workers/{id}`.
     func getWorker(_ raw: String) throws(Problem) -> HTTPResponse {
         let id = try workerID(raw)
-        guard let worker = scheduler.worker(id) else { throw missingWorker(id) }
+        let worker = try scheduled { () throws(SchedulerError) in try scheduler.registeredWorker(id) }
         var writer = JSONWriter(capacity: 256)
-        WorkerJSON.write(worker, pollWait: maxPollWait(worker), into: &writer)
+        WorkerJSON.write(worker, pollWait: scheduler.maxPollWait(of: worker), into: &writer)
         return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
     }
 
@@ -76,8 +67,7 @@ extension Gateway {
     /// `max_retries`), its canceling tasks become canceled. 204.
     func leave(_ raw: String) throws(Problem) -> HTTPResponse {
         let id = try workerID(raw)
-        try requireRemote(id, raw: raw)
-        guard scheduler.removeWorker(id, reason: .left) else { throw missingWorker(id) }
+        try scheduled { () throws(SchedulerError) in try scheduler.leave(id) }
         return HTTPResponse(status: 204, headers: [], body: [])
     }
 
@@ -87,9 +77,6 @@ extension Gateway {
         -> HandlerResult
     {
         let id = try workerID(raw)
-        // One look at the worker serves the in-process check and the clamps.
-        let worker = scheduler.worker(id)
-        if let worker, worker.lease == nil { throw .inProcessWorker(raw) }
         let body: [UInt8]
         if request.body.isEmpty && !request.bodyTooLarge {
             body = []
@@ -97,19 +84,12 @@ extension Gateway {
             body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         }
         var poll = try RequestParsing.poll(body, maxWait: configuration.maxWait)
-        if let limit = worker.flatMap(maxPollWait) {
-            poll.wait = min(poll.wait, limit)
-            // An answer is read within the longest wait plus 10 s (the client's timeout rule) or not at all.
-            poll.reconcileAfter = limit + .seconds(10)
-        }
-        // Reports are taken whatever happens next: with no room to park, or while draining, answer at once.
-        let draining = draining.load(ordering: .relaxed)
-        let parks = poll.wait > .zero && !draining && reserveParkedSlot()
+        // Reports are taken whatever happens next: with no room to park, answer at once.
+        let parks = poll.wait > .zero && reserveParkedSlot()
         if !parks { poll.wait = .zero }
-        let start: PollStart
-        let work: Scheduler.PendingWork
+        let (start, draining, work): (PollStart, Bool, Scheduler.PendingWork)
         do {
-            (start, work) = try scheduler.poll(worker: id, poll)
+            (start, draining, work) = try scheduler.poll(worker: id, poll)
         } catch {
             if parks { parkedCount.subtract(1, ordering: .relaxed) }
             throw Problem(error)
@@ -143,23 +123,17 @@ extension Gateway {
         }
     }
 
-    /// The longest a worker's poll may park: half its lease, so a worker that died while parked is found out
-    /// within one and a half leases of its last answer. `nil` for in-process workers.
-    func maxPollWait(_ worker: WorkerRecord) -> Duration? {
-        worker.lease.map { min($0 / 2, configuration.maxWait) }
-    }
-
-    /// In-process workers belong to the server: the worker API neither polls for them nor removes them.
-    private func requireRemote(_ id: WorkerID, raw: String) throws(Problem) {
-        if let worker = scheduler.worker(id), worker.lease == nil { throw .inProcessWorker(raw) }
+    /// Runs one scheduler call, turning its error into the problem that answers the request.
+    private func scheduled<R>(_ call: () throws(SchedulerError) -> R) throws(Problem) -> R {
+        do {
+            return try call()
+        } catch {
+            throw Problem(error)
+        }
     }
 
     private func workerID(_ raw: String) throws(Problem) -> WorkerID {
         guard let id = WorkerID(raw) else { throw .workerNotFound(raw) }
         return id
-    }
-
-    private func missingWorker(_ id: WorkerID) -> Problem {
-        Problem(scheduler.missingWorkerError(id))
     }
 }

@@ -31,7 +31,6 @@ public final class Gateway: Sendable {
     public let configuration: Configuration
     let logger: Logger
     let parkedCount = Atomic<Int>(0)
-    let draining = Atomic<Bool>(false)
 
     /// Creates the API over `scheduler`.
     public init(scheduler: Scheduler, configuration: Configuration = Configuration(), logger: Logger) {
@@ -46,7 +45,6 @@ public final class Gateway: Sendable {
     /// Starts the drain: readiness fails, submissions are refused, and every parked request is answered now
     /// with the current state.
     public func beginDrain() {
-        draining.store(true, ordering: .relaxed)
         scheduler.drain()
     }
 
@@ -122,7 +120,7 @@ public final class Gateway: Sendable {
         render: @escaping @Sendable (WaitResult) -> HTTPResponse
     ) -> HandlerResult? {
         guard reserveParkedSlot() else { return nil }
-        let timeout = draining.load(ordering: .relaxed) ? .zero : timeout
+        let timeout = scheduler.isDraining ? .zero : timeout
         return .deferred { [self] responder in
             scheduler.wait(for: condition, timeout: timeout) { result in
                 self.parkedCount.subtract(1, ordering: .relaxed)

@@ -89,12 +89,6 @@ public struct Problem: Error, Sendable {
         Problem(404, "unknown_worker", "No such worker", "'\(id)' is not a worker id (w followed by digits)")
     }
 
-    static func inProcessWorker(_ id: String) -> Problem {
-        Problem(
-            409, "in_process_worker", "The worker runs inside the server",
-            "worker \(id) is one of the server's in-process workers; only remote workers poll and leave")
-    }
-
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",
@@ -131,6 +125,8 @@ public struct Problem: Error, Sendable {
             self.init(404, code, "No such worker", error.message)
         case .workerGone:
             self.init(409, code, "The worker is no longer registered", error.message)
+        case .inProcessWorker:
+            self.init(409, code, "The worker runs inside the server", error.message)
         default:
             self.init(422, code, "A field is invalid", error.message)
         }

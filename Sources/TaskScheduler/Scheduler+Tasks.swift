@@ -95,6 +95,7 @@ extension Scheduler {
     public func drain() {
         perform { core, _, effects in
             core.stopAccepting()
+            drainingFlag.store(true, ordering: .relaxed)
             core.releaseAllWaiters(effects: &effects)
         }
     }

@@ -86,13 +86,72 @@ extension Scheduler {
 }
 
 extension Scheduler {
-    /// A remote worker's poll (see `SchedulerCore.poll`); the work it released is the caller's to run. A parked
-    /// poll is answered through `whenAnswered`.
-    public func poll(worker: WorkerID, _ request: PollRequest) throws(SchedulerError) -> (PollStart, PendingWork) {
-        try performDeferred { (core, now, effects) throws(SchedulerError) in
+    /// A remote worker's poll (see `SchedulerCore.poll`), with the worker API's policy: the server's own workers
+    /// are refused (`in_process_worker`), the wait is capped at the worker's longest (`maxPollWait(of:)`), and
+    /// while the scheduler drains the poll is answered at once (`draining` says so). The work it released is the
+    /// caller's to run; a parked poll is answered through `whenAnswered`.
+    public func poll(
+        worker: WorkerID, _ request: PollRequest
+    ) throws(SchedulerError) -> (start: PollStart, draining: Bool, work: PendingWork) {
+        let ((start, draining), work) = try performDeferred {
+            (core, now, effects) throws(SchedulerError) -> (PollStart, Bool) in
+            guard let record = core.worker(worker) else { throw core.missingWorker(worker) }
+            guard let limit = maxPollWait(of: record) else { throw Self.inProcessRefusal(worker) }
+            var request = request
+            request.wait = core.accepting ? min(request.wait, limit) : .zero
+            // An answer is read within the longest wait plus 10 s (the client's timeout rule) or not at all.
+            request.reconcileAfter = limit + .seconds(10)
             let waiter = core.reserveWaiterID()
-            return try core.poll(worker: worker, request, waiter: waiter, now: now, effects: &effects)
+            return (
+                try core.poll(worker: worker, request, waiter: waiter, now: now, effects: &effects), !core.accepting
+            )
         }
+        return (start, draining, work)
+    }
+
+    /// A remote worker joins (`POST /workers`): refused while the scheduler drains; answers its record.
+    public func join(_ registration: WorkerRegistration) throws(SchedulerError) -> WorkerRecord {
+        guard !isDraining else {
+            throw SchedulerError(.shuttingDown, "the server is draining and takes no new workers")
+        }
+        let id = try registerWorker(registration)
+        return try registeredWorker(id)
+    }
+
+    /// A remote worker leaves (`DELETE /workers/{id}`): what it still holds goes back to the queue. The server's
+    /// own workers are refused.
+    public func leave(_ worker: WorkerID) throws(SchedulerError) {
+        let (_, work) = try performDeferred { (core, now, effects) throws(SchedulerError) -> Void in
+            guard let record = core.worker(worker) else { throw core.missingWorker(worker) }
+            guard record.lease != nil else { throw Self.inProcessRefusal(worker) }
+            core.removeWorker(worker, reason: .left, now: now, effects: &effects)
+        }
+        state.withLock { _ = $0.signalHandlers.removeValue(forKey: worker) }
+        work.run()
+    }
+
+    /// A registered worker, or the error saying why there is none (`worker_gone` or `unknown_worker`).
+    public func registeredWorker(_ id: WorkerID) throws(SchedulerError) -> WorkerRecord {
+        try read { (core) throws(SchedulerError) -> WorkerRecord in
+            guard let record = core.worker(id) else { throw core.missingWorker(id) }
+            return record
+        }
+    }
+
+    /// The longest a worker's poll may park: half its lease, at most `maxPollWait`; nil for in-process workers.
+    public func maxPollWait(of worker: WorkerRecord) -> Duration? {
+        worker.lease.map { min($0 / 2, configuration.maxPollWait) }
+    }
+
+    /// Whether the scheduler drains: it takes no new tasks or workers, and answers long-polls at once.
+    public var isDraining: Bool {
+        drainingFlag.load(ordering: .relaxed)
+    }
+
+    private static func inProcessRefusal(_ worker: WorkerID) -> SchedulerError {
+        SchedulerError(
+            .inProcessWorker,
+            "worker \(worker) is one of the server's in-process workers; only remote workers poll and leave")
     }
 
     /// Runs `callback` exactly once with the answer of a parked poll: at once if it was answered already, else

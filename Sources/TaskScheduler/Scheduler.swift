@@ -15,6 +15,8 @@ public final class Scheduler: Sendable {
     }
 
     let state: Mutex<State>
+    /// Mirrors `!core.accepting` (set in the same locked step), so a request can ask without taking the lock.
+    let drainingFlag = Atomic<Bool>(false)
     /// The time source for every deadline.
     public let clock: any SchedulerClock
     /// The limits and defaults in force.
@@ -96,8 +98,8 @@ public final class Scheduler: Sendable {
     }
 
     /// Reads the core under the lock.
-    func read<R: Sendable>(_ body: (borrowing SchedulerCore) -> R) -> R {
-        state.withLock { body($0.core) }
+    func read<R: Sendable, E: Error>(_ body: (borrowing SchedulerCore) throws(E) -> R) throws(E) -> R {
+        try state.withLock { (state) throws(E) -> R in try body(state.core) }
     }
 }
 

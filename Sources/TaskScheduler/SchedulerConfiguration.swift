@@ -28,6 +28,9 @@ public struct SchedulerConfiguration: Sendable {
     public var maxIdempotencyKeyLength = 255
     /// The most tasks in one batch submission.
     public var maxBatchSize = 1_000
+    /// The longest a remote worker's poll may park; each worker's is also at most half its lease, so a worker
+    /// that died while parked is found out within one and a half leases of its last answer.
+    public var maxPollWait: Duration = .seconds(60)
     /// How often the timer loop fires deadlines (long-polls, leases, timeouts, retention).
     public var timerResolution: Duration = .milliseconds(5)
     /// Task and worker ids start at a random point, so ids of earlier runs are unlikely to recur.

@@ -30,7 +30,7 @@ public struct PollRequest: Sendable {
     /// queue with its attempt unchanged (`nil`: no reconciliation).
     public var running: Set<TaskID>?
     /// How old a handover must be before reconciliation may take the task back: longer than an answer can be on
-    /// its way (the gateway uses the longest poll wait plus 10 s, the client's timeout rule).
+    /// its way (`Scheduler.poll` sets the worker's longest poll wait plus 10 s, the client's timeout rule).
     public var reconcileAfter: Duration = .seconds(40)
 
     /// Creates a poll.

@@ -11,6 +11,7 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
             case unknownWorker = "unknown_worker"
             case workerGone = "worker_gone"
             case shuttingDown = "shutting_down"
+            case inProcessWorker = "in_process_worker"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -29,8 +30,10 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
         public static let unknownWorker = Code(.unknownWorker)
         /// The worker left or was declared dead; what it reports now changes nothing.
         public static let workerGone = Code(.workerGone)
-        /// The scheduler is draining and accepts no new tasks.
+        /// The scheduler is draining and accepts no new tasks or workers.
         public static let shuttingDown = Code(.shuttingDown)
+        /// The worker is one of the server's own: the worker API neither polls for it nor removes it.
+        public static let inProcessWorker = Code(.inProcessWorker)
 
         /// The wire string, e.g. `queue_full`.
         public var rawValue: String { base.rawValue }

@@ -71,6 +71,7 @@ struct Settings {
         }
         if let maxWait = try seconds(value(serve.maxWait, "TASKGATE_MAX_WAIT", { Double($0) }), "max-wait") {
             gateway.maxWait = maxWait
+            scheduler.maxPollWait = maxWait
         }
         if let maxParked = try positive(value(serve.maxParked, "TASKGATE_MAX_PARKED", { Int($0) }), "max-parked") {
             gateway.maxParked = maxParked

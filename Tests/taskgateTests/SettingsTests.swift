@@ -32,6 +32,7 @@ import Testing
         #expect(settings.workers == 0)
         #expect(settings.gateway.maxBodyBytes == 2048)
         #expect(settings.gateway.maxWait == .seconds(5))
+        #expect(settings.scheduler.maxPollWait == .seconds(5))
         #expect(settings.gateway.maxParked == 30_000)
         #expect(settings.server.connectionLimit >= 30_000 + 1_024, "parked connections fit under the limit")
         #expect(settings.scheduler.queueLimit == 7)
