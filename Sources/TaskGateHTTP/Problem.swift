@@ -130,7 +130,9 @@ public struct Problem: Error, Sendable {
         default:
             self.init(422, code, "A field is invalid", error.message)
         }
-        pointer = error.field
+        if let field = error.field {
+            pointer = (error.batchIndex.map { "/\($0)" } ?? "") + "/" + field.wireName
+        }
     }
 
     /// The problem+json response.

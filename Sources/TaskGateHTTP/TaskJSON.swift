@@ -31,7 +31,7 @@ enum TaskJSON {
             writer.key("error")
             writer.beginObject()
             writer.key("type")
-            writer.string(error.type)
+            writer.string(error.typeURI)
             writer.key("title")
             writer.string(error.title)
             writer.key("detail")

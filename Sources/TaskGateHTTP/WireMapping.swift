@@ -21,3 +21,25 @@ extension CancelConfirm {
         }
     }
 }
+
+extension SchedulerError.Field {
+    /// The field's name in request bodies.
+    var wireName: String {
+        switch self {
+        case .function: "function"
+        case .priority: "priority"
+        case .timeout: "timeout_s"
+        case .maxRetries: "max_retries"
+        case .tags: "tags"
+        case .idempotencyKey: "idempotency_key"
+        case .capacity: "capacity"
+        case .functions: "functions"
+        case .lease: "lease_s"
+        }
+    }
+}
+
+extension TaskFailure {
+    /// The problem type URI of the failure (relative, resolved against the server).
+    var typeURI: String { "/problems/\(code.rawValue)" }
+}

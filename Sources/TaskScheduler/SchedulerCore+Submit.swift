@@ -36,7 +36,7 @@ extension SchedulerCore {
     public mutating func submit(
         _ request: SubmitRequest, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> SubmitOutcome {
-        try submit(CollectionOfOne(request), fieldPrefix: { _ in "" }, now: now, effects: &effects)[0]
+        try submit(CollectionOfOne(request), batch: false, now: now, effects: &effects)[0]
     }
 
     /// Accepts a batch, all or nothing: if any request is invalid or the queue cannot take them all, nothing is
@@ -48,11 +48,11 @@ extension SchedulerCore {
             throw SchedulerError(
                 .batchTooLarge, "a batch holds at most \(configuration.maxBatchSize) tasks, got \(requests.count)")
         }
-        return try submit(requests, fieldPrefix: { "/\($0)" }, now: now, effects: &effects)
+        return try submit(requests, batch: true, now: now, effects: &effects)
     }
 
     private mutating func submit(
-        _ requests: some Collection<SubmitRequest>, fieldPrefix: (Int) -> String, now: Timestamp,
+        _ requests: some Collection<SubmitRequest>, batch: Bool, now: Timestamp,
         effects: inout Effects
     ) throws(SchedulerError) -> [SubmitOutcome] {
         guard accepting else { throw SchedulerError(.shuttingDown, "the scheduler is draining") }
@@ -66,7 +66,7 @@ extension SchedulerCore {
                 try validate(request)
             } catch {
                 var error = error
-                error.field = error.field.map { fieldPrefix(index) + $0 }
+                if batch { error.batchIndex = index }
                 throw error
             }
             guard let key = request.idempotencyKey else {
@@ -77,11 +77,13 @@ extension SchedulerCore {
             let fingerprint = Self.fingerprint(of: request)
             if let entry = idempotency[key] {
                 guard entry.fingerprint == fingerprint, Self.matches(tasks[entry.taskID], request) else {
-                    throw Self.conflict(key, field: fieldPrefix(index))
+                    throw Self.conflict(key, batchIndex: batch ? index : nil)
                 }
                 plans.append(.existing(lookup(entry.taskID)))
             } else if let earlier = keysInBatch[key] {
-                guard earlier.fingerprint == fingerprint else { throw Self.conflict(key, field: fieldPrefix(index)) }
+                guard earlier.fingerprint == fingerprint else {
+                    throw Self.conflict(key, batchIndex: batch ? index : nil)
+                }
                 plans.append(.sameAs(earlier.index))
             } else {
                 keysInBatch[key] = (index, fingerprint)
@@ -138,26 +140,26 @@ extension SchedulerCore {
             throw SchedulerError(
                 .invalidArgument,
                 "function must be 1 to \(configuration.maxFunctionNameLength) characters of A-Z a-z 0-9 _ . : -",
-                field: "/function")
+                field: .function)
         }
         guard functionIndex[name] != nil else {
-            throw SchedulerError(.unknownFunction, "no worker offers the function '\(name)'", field: "/function")
+            throw SchedulerError(.unknownFunction, "no worker offers the function '\(name)'", field: .function)
         }
         guard configuration.priorityRange.contains(request.priority) else {
             throw SchedulerError(
                 .invalidArgument,
                 "priority must be between \(configuration.priorityRange.lowerBound) and "
-                    + "\(configuration.priorityRange.upperBound)", field: "/priority")
+                    + "\(configuration.priorityRange.upperBound)", field: .priority)
         }
         if let timeout = request.timeout, timeout <= .zero || timeout > configuration.maxTimeout {
             throw SchedulerError(
                 .invalidArgument, "timeout_s must be above 0 and at most \(configuration.maxTimeout.seconds)",
-                field: "/timeout_s")
+                field: .timeout)
         }
         if let retries = request.maxRetries, retries < 0 || retries > configuration.maxRetriesLimit {
             throw SchedulerError(
                 .invalidArgument, "max_retries must be between 0 and \(configuration.maxRetriesLimit)",
-                field: "/max_retries")
+                field: .maxRetries)
         }
         guard request.tags.count <= configuration.maxTags,
             request.tags.allSatisfy({ $0.utf8.count <= configuration.maxTagLength })
@@ -165,7 +167,7 @@ extension SchedulerCore {
             throw SchedulerError(
                 .invalidArgument,
                 "at most \(configuration.maxTags) tags of at most \(configuration.maxTagLength) bytes each",
-                field: "/tags")
+                field: .tags)
         }
         if let key = request.idempotencyKey {
             guard !key.isEmpty, key.utf8.count <= configuration.maxIdempotencyKeyLength,
@@ -174,7 +176,7 @@ extension SchedulerCore {
                 throw SchedulerError(
                     .invalidArgument,
                     "the idempotency key must be 1 to \(configuration.maxIdempotencyKeyLength) visible ASCII characters",
-                    field: "/idempotency_key")
+                    field: .idempotencyKey)
             }
         }
     }
@@ -189,10 +191,12 @@ extension SchedulerCore {
         }
     }
 
-    private static func conflict(_ key: String, field: String) -> SchedulerError {
-        SchedulerError(
+    private static func conflict(_ key: String, batchIndex: Int?) -> SchedulerError {
+        var error = SchedulerError(
             .idempotencyConflict, "the idempotency key '\(key)' was used with a different request",
-            field: field + "/idempotency_key")
+            field: .idempotencyKey)
+        error.batchIndex = batchIndex
+        return error
     }
 
     /// Exact comparison against the live record; an evicted one is judged by the fingerprint alone.

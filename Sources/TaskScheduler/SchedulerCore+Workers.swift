@@ -14,13 +14,13 @@ extension SchedulerCore {
         _ registration: WorkerRegistration, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> WorkerID {
         guard registration.capacity >= 1 else {
-            throw SchedulerError(.invalidArgument, "capacity must be at least 1", field: "/capacity")
+            throw SchedulerError(.invalidArgument, "capacity must be at least 1", field: .capacity)
         }
         guard !registration.functions.isEmpty else {
-            throw SchedulerError(.invalidArgument, "a worker must offer at least one function", field: "/functions")
+            throw SchedulerError(.invalidArgument, "a worker must offer at least one function", field: .functions)
         }
         if let lease = registration.lease, lease <= .zero {
-            throw SchedulerError(.invalidArgument, "the lease must be positive", field: "/lease_s")
+            throw SchedulerError(.invalidArgument, "the lease must be positive", field: .lease)
         }
         let id = WorkerID(rawValue: nextWorkerID)
         nextWorkerID += 1

@@ -45,11 +45,19 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
     public var code: Code
     /// A human-readable explanation.
     public var message: String
-    /// A JSON pointer to the offending request field, when one field is to blame (e.g. `/priority`).
-    public var field: String?
+    /// The request field to blame, when one is.
+    public var field: Field?
+    /// In a batch, the position of the request to blame.
+    public var batchIndex: Int?
+
+    /// A field of a request, in the scheduler's terms (the gateway spells each one on the wire).
+    public enum Field: Hashable, Sendable, CaseIterable {
+        case function, priority, timeout, maxRetries, tags, idempotencyKey
+        case capacity, functions, lease
+    }
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, field: String? = nil) {
+    public init(_ code: Code, _ message: String, field: Field? = nil) {
         self.code = code
         self.message = message
         self.field = field

@@ -1,4 +1,5 @@
-/// Why a task failed, problem-shaped (`type`, `title`, `detail`, `code`) as in RFC 9457.
+/// Why a task failed: a stable code, a title that depends only on it, and what happened (the gateway writes it as
+/// an RFC 9457 problem).
 public struct TaskFailure: Hashable, Sendable {
     /// The stable machine-readable reason.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -29,9 +30,6 @@ public struct TaskFailure: Hashable, Sendable {
     public var title: String
     /// What happened to this task.
     public var detail: String
-
-    /// A problem type URI (relative, resolved against the server) derived from `code`.
-    public var type: String { "/problems/\(code.rawValue)" }
 
     /// The function failed with `detail`.
     public static func functionError(_ detail: String) -> TaskFailure {

@@ -107,7 +107,7 @@ import Testing
                 try core.submitBatch([good, bad], now: now, effects: &effects)
             }
         } throws: { error in
-            (error as? SchedulerError)?.field == "/1/priority"
+            (error as? SchedulerError)?.field == .priority && (error as? SchedulerError)?.batchIndex == 1
         }
         #expect(throws: SchedulerError.self) {
             try h.apply { (core, now, effects) throws(SchedulerError) in
@@ -124,16 +124,19 @@ import Testing
     }
 
     @Test(arguments: [
-        (SubmitRequest(function: "nope"), "unknown_function", "/function"),
-        (SubmitRequest(function: ""), "invalid_argument", "/function"),
-        (SubmitRequest(function: "f x"), "invalid_argument", "/function"),
-        (SubmitRequest(function: "f", priority: 10_000_000), "invalid_argument", "/priority"),
-        (SubmitRequest(function: "f", timeout: .zero), "invalid_argument", "/timeout_s"),
-        (SubmitRequest(function: "f", maxRetries: -1), "invalid_argument", "/max_retries"),
-        (SubmitRequest(function: "f", tags: Array(repeating: "t", count: 17)), "invalid_argument", "/tags"),
-        (SubmitRequest(function: "f", idempotencyKey: ""), "invalid_argument", "/idempotency_key"),
+        (SubmitRequest(function: "nope"), "unknown_function", SchedulerError.Field.function),
+        (SubmitRequest(function: ""), "invalid_argument", SchedulerError.Field.function),
+        (SubmitRequest(function: "f x"), "invalid_argument", SchedulerError.Field.function),
+        (SubmitRequest(function: "f", priority: 10_000_000), "invalid_argument", SchedulerError.Field.priority),
+        (SubmitRequest(function: "f", timeout: .zero), "invalid_argument", SchedulerError.Field.timeout),
+        (SubmitRequest(function: "f", maxRetries: -1), "invalid_argument", SchedulerError.Field.maxRetries),
+        (
+            SubmitRequest(function: "f", tags: Array(repeating: "t", count: 17)), "invalid_argument",
+            SchedulerError.Field.tags
+        ),
+        (SubmitRequest(function: "f", idempotencyKey: ""), "invalid_argument", SchedulerError.Field.idempotencyKey),
     ])
-    func invalidRequestsAreRejectedWithTheirField(request: SubmitRequest, code: String, field: String) {
+    func invalidRequestsAreRejectedWithTheirField(request: SubmitRequest, code: String, field: SchedulerError.Field) {
         var h = Harness()
         #expect {
             try h.submit(request)
