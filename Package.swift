@@ -24,9 +24,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "TaskGateSupport"),
         .target(
             name: "TaskScheduler",
             dependencies: [
+                "TaskGateSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -60,6 +62,7 @@ let package = Package(
             name: "TaskGateClient",
             dependencies: [
                 "TaskGateAPI",
+                "TaskGateSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TaskGateAPI
+import TaskGateSupport
 
 /// One HTTP exchange with the server over the client's connection pool; maps transport failures to
 /// `TaskGateError.disconnected` and keeps Swift task cancellation as `CancellationError`. Shared with the worker
@@ -71,19 +72,5 @@ package struct Transport: Sendable {
         return WireProblem(
             type: "about:blank", title: "Unexpected answer", status: response.status,
             detail: String(decoding: response.body.prefix(200), as: UTF8.self), code: "unexpected_status")
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    package var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (seconds < 0 ? .min : .max) : scaled &+ attoseconds / 1_000_000_000
-    }
-
-    /// The duration in seconds.
-    package var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -20,7 +20,7 @@ final class EventLoop: @unchecked Sendable {
     private let thread = Mutex<pthread_t?>(nil)
     private let stopping = Atomic<Bool>(false)
     /// Work deferred by the handlers of the current batch; only the loop thread touches it.
-    var deferred = DeferredWork()
+    var deferred = WakeupQueue()
 
     private let threadName: String
 

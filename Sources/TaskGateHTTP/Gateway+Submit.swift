@@ -3,7 +3,7 @@ import TaskScheduler
 
 extension Gateway {
     /// `POST /tasks`: 202 + Location; with `Prefer: wait=N`, 200 once finished within N seconds.
-    func submit(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult {
+    func submit(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let members = try RequestParsing.object(body)
         let submit = try RequestParsing.submitRequest(
@@ -11,7 +11,7 @@ extension Gateway {
         // Everything that can be refused is checked before the task is accepted.
         let wait = try RequestParsing.wait(request, max: configuration.maxWait)
         let outcome: SubmitOutcome
-        var work = Scheduler.PendingWork()
+        var work = Scheduler.Wakeups()
         do {
             outcome = try scheduler.submit(submit, deferringInto: &work)
         } catch {
@@ -44,7 +44,7 @@ extension Gateway {
     }
 
     /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order.
-    func submitBatch(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult {
+    func submitBatch(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let elements: [(range: Range<Int>, kind: JSONKind)]?
         do {
@@ -64,7 +64,7 @@ extension Gateway {
             requests.append(try RequestParsing.submitRequest(slice, members, pointer: "/\(index)", idempotencyKey: nil))
         }
         let outcomes: [SubmitOutcome]
-        var work = Scheduler.PendingWork()
+        var work = Scheduler.Wakeups()
         do {
             outcomes = try scheduler.submitBatch(requests, deferringInto: &work)
         } catch {

@@ -3,7 +3,7 @@ import TaskScheduler
 
 extension Gateway {
     /// `/workers…`: register, list, read, leave, poll.
-    func routeWorkers(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult {
+    func routeWorkers(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let path = request.path
         let method = request.method
         if path == "/workers" {
@@ -73,7 +73,7 @@ extension Gateway {
 
     /// `POST /workers/{id}/poll`: take the worker's results and confirms, then answer with new tasks and cancel
     /// requests — at once if there are any, else when some arrive or `wait_s` passes.
-    func poll(_ request: HTTPRequest, worker raw: String, deferring deferred: inout DeferredWork) throws(Problem)
+    func poll(_ request: HTTPRequest, worker raw: String, deferring deferred: inout WakeupQueue) throws(Problem)
         -> HandlerResult
     {
         let id = try workerID(raw)
@@ -87,7 +87,7 @@ extension Gateway {
         // Reports are taken whatever happens next: with no room to park, answer at once.
         let parks = poll.wait > .zero && reserveParkedSlot()
         if !parks { poll.wait = .zero }
-        let (start, draining, work): (PollStart, Bool, Scheduler.PendingWork)
+        let (start, draining, work): (PollStart, Bool, Scheduler.Wakeups)
         do {
             (start, draining, work) = try scheduler.poll(worker: id, poll)
         } catch {
@@ -107,7 +107,7 @@ extension Gateway {
             // Only the reports' ids wait with the request, not their payloads.
             let results = poll.results.map(\.taskID)
             let confirms = poll.confirms.map(\.taskID)
-            return .deferred { [self] responder in
+            return .park { [self] responder in
                 scheduler.whenAnswered(waiter) { answer in
                     self.parkedCount.subtract(1, ordering: .relaxed)
                     switch answer {

@@ -50,14 +50,14 @@ public final class Gateway: Sendable {
 
     /// Answers one request (on the caller's thread; never blocks) and runs the wake-ups it causes at once.
     public func handle(_ request: HTTPRequest) -> HandlerResult {
-        var deferred = DeferredWork()
+        var deferred = WakeupQueue()
         defer { deferred.run() }
         return handle(request, deferring: &deferred)
     }
 
     /// Answers one request (on the caller's thread; never blocks), leaving the worker wake-ups it causes in
     /// `deferred` for the caller to run after the answer (the HTTP server runs them once per event-loop iteration).
-    public func handle(_ request: HTTPRequest, deferring deferred: inout DeferredWork) -> HandlerResult {
+    public func handle(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) -> HandlerResult {
         do {
             return try route(request, deferring: &deferred)
         } catch {
@@ -65,8 +65,7 @@ public final class Gateway: Sendable {
         }
     }
 
-    private func route(_ request: HTTPRequest, deferring deferred: inout DeferredWork) throws(Problem) -> HandlerResult
-    {
+    private func route(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let path = request.path
         let method = request.method
         switch path {
@@ -121,7 +120,7 @@ public final class Gateway: Sendable {
     ) -> HandlerResult? {
         guard reserveParkedSlot() else { return nil }
         let timeout = scheduler.isDraining ? .zero : timeout
-        return .deferred { [self] responder in
+        return .park { [self] responder in
             scheduler.wait(for: condition, timeout: timeout) { result in
                 self.parkedCount.subtract(1, ordering: .relaxed)
                 responder.complete(render(result))

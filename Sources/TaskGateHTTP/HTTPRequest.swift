@@ -79,5 +79,5 @@ public enum HandlerResult: Sendable {
     /// Answer now.
     case respond(HTTPResponse)
     /// Park the connection; `start` gets the responder and must make sure it is completed exactly once.
-    case deferred(@Sendable (Responder) -> Void)
+    case park(@Sendable (Responder) -> Void)
 }

@@ -40,7 +40,7 @@ extension HTTPServer {
             // On the loop thread: the deferred work runs after the whole batch.
             return dispatch(connection, state, handler(state.request, &eventLoop.deferred))
         }
-        var deferred = DeferredWork()
+        var deferred = WakeupQueue()
         defer { deferred.run() }
         return dispatch(connection, state, handler(state.request, &deferred))
     }
@@ -52,7 +52,7 @@ extension HTTPServer {
         switch result {
         case .respond(let response):
             return queue(connection, response)
-        case .deferred(let start):
+        case .park(let start):
             parkedCount.add(1, ordering: .relaxed)
             let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection), eventLoop)) {
                 [self] in self.parkedCount.subtract(1, ordering: .relaxed)

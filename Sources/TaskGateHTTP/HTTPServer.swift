@@ -38,8 +38,8 @@ public final class HTTPServer: Sendable {
     }
 
     /// The handler every request goes to, on a libmicrohttpd thread; it must not block. What it leaves in its
-    /// `DeferredWork` runs after its answer is queued (with the event loop, after the whole batch).
-    let handler: @Sendable (HTTPRequest, inout DeferredWork) -> HandlerResult
+    /// `WakeupQueue` runs after its answer is queued (with the event loop, after the whole batch).
+    let handler: @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
     /// The loop thread when libmicrohttpd runs without its own threads (`threads == 0`).
     let eventLoop: EventLoop?
     let configuration: Configuration
@@ -53,7 +53,7 @@ public final class HTTPServer: Sendable {
 
     /// Binds and starts serving.
     public init(
-        configuration: Configuration, handler: @escaping @Sendable (HTTPRequest, inout DeferredWork) -> HandlerResult
+        configuration: Configuration, handler: @escaping @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
     ) throws {
         self.configuration = configuration
         self.handler = handler

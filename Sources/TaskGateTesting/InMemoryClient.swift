@@ -16,7 +16,7 @@ public struct InMemoryClient: Sendable {
         switch gateway.handle(request) {
         case .respond(let response):
             return response
-        case .deferred(let start):
+        case .park(let start):
             return await withCheckedContinuation { continuation in
                 start(Responder.inMemory { continuation.resume(returning: $0) })
             }

@@ -10,7 +10,7 @@ public enum WorkerExit: Sendable {
 
 extension SchedulerCore {
     /// Registers a worker; its functions become known for good, and queued work is handed to it at once.
-    public mutating func registerWorker(
+    package mutating func registerWorker(
         _ registration: WorkerRegistration, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> WorkerID {
         guard registration.capacity >= 1 else {
@@ -45,18 +45,18 @@ extension SchedulerCore {
     }
 
     /// Whether a function has ever been offered by a worker (only those can be submitted).
-    public func isKnownFunction(_ name: String) -> Bool {
+    package func isKnownFunction(_ name: String) -> Bool {
         functionIndex[name] != nil
     }
 
     /// Declares a function known without a worker yet: its tasks queue until a worker offering it registers.
-    public mutating func declareFunction(_ name: String) {
+    package mutating func declareFunction(_ name: String) {
         _ = intern(name)
     }
 
     /// One round trip with a worker: take its results and confirms, renew its lease, and hand it up to
     /// `maxAssignments` new tasks and (when `takeCancelRequests`) the cancel requests waiting for it.
-    public mutating func exchange(
+    package mutating func exchange(
         worker workerID: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [],
         maxAssignments: Int, takeCancelRequests: Bool = true, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> WorkerMail {
@@ -103,7 +103,7 @@ extension SchedulerCore {
     }
 
     /// Takes the cancel requests waiting for a worker without reporting anything.
-    public mutating func takeCancelRequests(worker workerID: WorkerID) -> [TaskID] {
+    package mutating func takeCancelRequests(worker workerID: WorkerID) -> [TaskID] {
         guard let requests = workers[workerID]?.cancelRequests, !requests.isEmpty else { return [] }
         workers[workerID]!.cancelRequests.removeAll()
         return requests
@@ -126,17 +126,17 @@ extension SchedulerCore {
     }
 
     /// Whether a worker has assignments or cancel requests waiting.
-    public func hasMail(worker workerID: WorkerID) -> Bool {
+    package func hasMail(worker workerID: WorkerID) -> Bool {
         workers[workerID]?.hasMail ?? false
     }
 
     /// A registered worker's record.
-    public func worker(_ id: WorkerID) -> WorkerRecord? {
+    package func worker(_ id: WorkerID) -> WorkerRecord? {
         workers[id]
     }
 
     /// All registered workers, in registration order.
-    public var allWorkers: [WorkerRecord] {
+    package var allWorkers: [WorkerRecord] {
         workers.values.sorted { $0.id < $1.id }
     }
 
@@ -209,7 +209,7 @@ extension SchedulerCore {
     /// Removes a worker. Its running tasks are re-queued with attempt+1 while `max_retries` allows, else they
     /// fail with `worker_died`; its canceling tasks become canceled.
     @discardableResult
-    public mutating func removeWorker(
+    package mutating func removeWorker(
         _ workerID: WorkerID, reason: WorkerExit, now: Timestamp, effects: inout Effects
     ) -> Bool {
         guard let worker = workers.removeValue(forKey: workerID) else { return false }

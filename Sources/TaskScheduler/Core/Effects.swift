@@ -1,12 +1,12 @@
 /// What the owner of a `SchedulerCore` must do after an event, outside its lock.
-public struct Effects: Sendable {
+package struct Effects: Sendable {
     /// Waiters to resume, each exactly once, with what they waited for.
-    public var resolved: [(WaiterID, WaitResult)] = []
+    package var resolved: [(WaiterID, WaitResult)] = []
     /// Workers that got mail, and whether it includes cancel requests.
-    public var signaledWorkers: [(worker: WorkerID, cancelRequests: Bool)] = []
+    package var signaledWorkers: [(worker: WorkerID, cancelRequests: Bool)] = []
 
     /// No effects.
-    public init() {}
+    package init() {}
 
     mutating func signal(_ worker: WorkerID, cancelRequests: Bool) {
         if let index = signaledWorkers.firstIndex(where: { $0.worker == worker }) {
@@ -17,7 +17,7 @@ public struct Effects: Sendable {
     }
 
     /// Whether there is nothing to do.
-    public var isEmpty: Bool { resolved.isEmpty && signaledWorkers.isEmpty }
+    package var isEmpty: Bool { resolved.isEmpty && signaledWorkers.isEmpty }
 }
 
 /// What a waiter waits for.

@@ -14,14 +14,14 @@ extension InProcessWorkerPool {
                 let stop = state.stopping || retire
                 state.current = nil
                 var assignment: Assignment?
-                var work = Scheduler.PendingWork()
+                var work = Scheduler.Wakeups()
                 if let worker = state.workerID,
-                    let (mail, pending) = try? scheduler.exchangeDeferred(
+                    let (mail, wakeups) = try? scheduler.exchangeDeferred(
                         worker: worker, results: results, confirms: confirms, maxAssignments: stop ? 0 : 1,
                         takeCancelRequests: false)
                 {
                     assignment = mail.assignments.first
-                    work = pending
+                    work = wakeups
                 }
                 if let assignment {
                     state.current = assignment.taskID
@@ -88,7 +88,7 @@ extension InProcessWorkerPool {
 
     /// The scheduler put mail in this slot's mailbox: wake it if idle, and stop the task it asks to stop.
     func handleSignal(slot index: Int, cancelRequests: Bool) {
-        var work = Scheduler.PendingWork()
+        var work = Scheduler.Wakeups()
         let idle = slots[index].state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.generation &+= 1
             defer { state.idle = nil }
@@ -107,10 +107,10 @@ extension InProcessWorkerPool {
                 }
             }
             if !confirms.isEmpty,
-                let (_, pending) = try? scheduler.exchangeDeferred(
+                let (_, wakeups) = try? scheduler.exchangeDeferred(
                     worker: worker, confirms: confirms, maxAssignments: 0, takeCancelRequests: false)
             {
-                work = pending
+                work = wakeups
             }
             return state.idle
         }

@@ -32,7 +32,7 @@ extension SchedulerCore {
 
     /// Fires everything due at `now`: waiter deadlines, execution deadlines (`timeout`), worker leases, result
     /// retention and tombstone expiry.
-    public mutating func tick(now: Timestamp, effects: inout Effects) {
+    package mutating func tick(now: Timestamp, effects: inout Effects) {
         while let timer = timers.min, timer.at <= now {
             timers.removeMin()
             switch timer.kind {

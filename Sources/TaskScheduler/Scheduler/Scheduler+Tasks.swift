@@ -2,7 +2,7 @@ extension Scheduler {
     /// Accepts one task; throws `queue_full`, `unknown_function`, `invalid_argument`, `idempotency_conflict` or
     /// `shutting_down` and then creates nothing.
     public func submit(_ request: SubmitRequest) throws(SchedulerError) -> SubmitOutcome {
-        var work = PendingWork()
+        var work = Wakeups()
         defer { work.run() }
         return try submit(request, deferringInto: &work)
     }
@@ -10,30 +10,30 @@ extension Scheduler {
     /// Accepts one task like `submit(_:)`, but leaves the wake-ups it causes in `work` for the caller to run (an
     /// event loop runs them once per batch of requests instead of once per request).
     public func submit(
-        _ request: SubmitRequest, deferringInto work: inout PendingWork
+        _ request: SubmitRequest, deferringInto work: inout Wakeups
     ) throws(SchedulerError) -> SubmitOutcome {
-        let (outcome, pending) = try performDeferred { (core, now, effects) throws(SchedulerError) in
+        let (outcome, wakeups) = try performDeferred { (core, now, effects) throws(SchedulerError) in
             try core.submit(request, now: now, effects: &effects)
         }
-        work.append(pending)
+        work.append(wakeups)
         return outcome
     }
 
     /// Accepts a batch, all or nothing.
     public func submitBatch(_ requests: [SubmitRequest]) throws(SchedulerError) -> [SubmitOutcome] {
-        var work = PendingWork()
+        var work = Wakeups()
         defer { work.run() }
         return try submitBatch(requests, deferringInto: &work)
     }
 
     /// Accepts a batch like `submitBatch(_:)`, leaving the wake-ups in `work` for the caller to run.
     public func submitBatch(
-        _ requests: [SubmitRequest], deferringInto work: inout PendingWork
+        _ requests: [SubmitRequest], deferringInto work: inout Wakeups
     ) throws(SchedulerError) -> [SubmitOutcome] {
-        let (outcomes, pending) = try performDeferred { (core, now, effects) throws(SchedulerError) in
+        let (outcomes, wakeups) = try performDeferred { (core, now, effects) throws(SchedulerError) in
             try core.submitBatch(requests, now: now, effects: &effects)
         }
-        work.append(pending)
+        work.append(wakeups)
         return outcomes
     }
 

@@ -33,7 +33,7 @@ struct Tombstone: Sendable {
 
 extension SchedulerCore {
     /// Accepts one task.
-    public mutating func submit(
+    package mutating func submit(
         _ request: SubmitRequest, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> SubmitOutcome {
         try submit(CollectionOfOne(request), batch: false, now: now, effects: &effects)[0]
@@ -41,7 +41,7 @@ extension SchedulerCore {
 
     /// Accepts a batch, all or nothing: if any request is invalid or the queue cannot take them all, nothing is
     /// created. Field pointers in errors are prefixed with the request's index (`/3/priority`).
-    public mutating func submitBatch(
+    package mutating func submitBatch(
         _ requests: [SubmitRequest], now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> [SubmitOutcome] {
         guard requests.count <= configuration.maxBatchSize else {

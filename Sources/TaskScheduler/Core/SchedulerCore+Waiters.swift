@@ -21,14 +21,14 @@ struct WaiterEntry: Sendable {
 
 extension SchedulerCore {
     /// Reserves an id for a waiter that is about to register (so the owner can cancel it before it parks).
-    public mutating func reserveWaiterID() -> WaiterID {
+    package mutating func reserveWaiterID() -> WaiterID {
         defer { nextWaiterID += 1 }
         return WaiterID(rawValue: nextWaiterID)
     }
 
     /// Parks a waiter until `condition` holds or `deadline` passes; answers at once when the condition
     /// already holds, the deadline has passed, or a task cannot be waited on (unknown or expired).
-    public mutating func addWaiter(
+    package mutating func addWaiter(
         _ id: WaiterID, _ condition: WaitCondition, deadline: Timestamp, now: Timestamp
     ) -> WaiterRegistration {
         let entry: WaiterEntry
@@ -70,21 +70,21 @@ extension SchedulerCore {
 
     /// Unparks a waiter before its event or deadline (its caller went away); returns what it would have been
     /// resumed with, or `nil` when it was already resolved.
-    public mutating func removeWaiter(_ id: WaiterID) -> WaitResult? {
+    package mutating func removeWaiter(_ id: WaiterID) -> WaitResult? {
         guard let entry = waiters.removeValue(forKey: id) else { return nil }
         detach(id, from: entry.watchedTasks, except: nil)
         return release(entry)
     }
 
     /// Releases every parked waiter with the current state (drain).
-    public mutating func releaseAllWaiters(effects: inout Effects) {
+    package mutating func releaseAllWaiters(effects: inout Effects) {
         for id in Array(waiters.keys) {
             if let result = removeWaiter(id) { effects.resolved.append((id, result)) }
         }
     }
 
     /// How many waiters are parked.
-    public var parkedWaiters: Int { waiters.count }
+    package var parkedWaiters: Int { waiters.count }
 
     /// What a waiter is released with: the current state of its tasks, or a parked poll's mail.
     private mutating func release(_ entry: WaiterEntry) -> WaitResult {

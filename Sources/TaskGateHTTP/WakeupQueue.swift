@@ -1,7 +1,7 @@
 /// Work a handler leaves for after its answer: the server runs it once the current batch of ready connections has
 /// been served (one event-loop iteration), so waking workers neither interrupts the batch nor happens once per
 /// request. Handlers use it for wake-ups that may lag their request by a few microseconds, never for the answer.
-public struct DeferredWork: Sendable {
+public struct WakeupQueue: Sendable {
     private var jobs: [@Sendable () -> Void] = []
 
     /// Nothing to do.

@@ -48,7 +48,7 @@ public final class Scheduler: Sendable {
     }
 
     /// What a core event left to do outside the lock: resume waiters, signal workers. Run it exactly once.
-    public struct PendingWork: Sendable {
+    public struct Wakeups: Sendable {
         var resumes: [(Resumer, WaitResult)] = []
         var signals: [(@Sendable (Bool) -> Void, Bool)] = []
 
@@ -59,7 +59,7 @@ public final class Scheduler: Sendable {
         public var isEmpty: Bool { resumes.isEmpty && signals.isEmpty }
 
         /// Adds `other`'s work after this one's.
-        public mutating func append(_ other: PendingWork) {
+        public mutating func append(_ other: Wakeups) {
             if other.isEmpty { return }
             if isEmpty {
                 self = other
@@ -79,9 +79,9 @@ public final class Scheduler: Sendable {
     /// Runs one core event under the lock and returns its result with the work it left.
     func performDeferred<R: Sendable, E: Error>(
         _ body: (inout SchedulerCore, Timestamp, inout Effects) throws(E) -> R
-    ) throws(E) -> (R, PendingWork) {
+    ) throws(E) -> (R, Wakeups) {
         let now = clock.now()
-        return try state.withLock { (state) throws(E) -> (R, PendingWork) in
+        return try state.withLock { (state) throws(E) -> (R, Wakeups) in
             var effects = Effects()
             let result = try body(&state.core, now, &effects)
             return (result, state.collect(effects, now: now))
@@ -104,8 +104,8 @@ public final class Scheduler: Sendable {
 }
 
 extension Scheduler.State {
-    mutating func collect(_ effects: Effects, now: Timestamp) -> Scheduler.PendingWork {
-        var work = Scheduler.PendingWork()
+    mutating func collect(_ effects: Effects, now: Timestamp) -> Scheduler.Wakeups {
+        var work = Scheduler.Wakeups()
         if effects.isEmpty { return work }
         var effects = effects
         core.settleParkedPolls(now: now, effects: &effects)

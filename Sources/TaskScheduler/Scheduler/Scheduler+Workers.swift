@@ -5,7 +5,7 @@ extension Scheduler {
         _ registration: WorkerRegistration, onSignal: @escaping @Sendable (_ cancelRequests: Bool) -> Void = { _ in }
     ) throws(SchedulerError) -> WorkerID {
         let now = clock.now()
-        let (id, work) = try state.withLock { (state) throws(SchedulerError) -> (WorkerID, PendingWork) in
+        let (id, work) = try state.withLock { (state) throws(SchedulerError) -> (WorkerID, Wakeups) in
             var effects = Effects()
             // The handler must be in place before the first fill signals it.
             let id = WorkerID(rawValue: state.core.nextWorkerID)
@@ -36,10 +36,10 @@ extension Scheduler {
     }
 
     /// `exchange`, leaving the released work to the caller: for a worker runtime that holds its own lock.
-    public func exchangeDeferred(
+    package func exchangeDeferred(
         worker: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [], maxAssignments: Int,
         takeCancelRequests: Bool = true
-    ) throws(SchedulerError) -> (WorkerMail, PendingWork) {
+    ) throws(SchedulerError) -> (WorkerMail, Wakeups) {
         try performDeferred { (core, now, effects) throws(SchedulerError) in
             try core.exchange(
                 worker: worker, results: results, confirms: confirms, maxAssignments: maxAssignments,
@@ -92,7 +92,7 @@ extension Scheduler {
     /// caller's to run; a parked poll is answered through `whenAnswered`.
     public func poll(
         worker: WorkerID, _ request: PollRequest
-    ) throws(SchedulerError) -> (start: PollStart, draining: Bool, work: PendingWork) {
+    ) throws(SchedulerError) -> (start: PollStart, draining: Bool, work: Wakeups) {
         let ((start, draining), work) = try performDeferred {
             (core, now, effects) throws(SchedulerError) -> (PollStart, Bool) in
             guard let record = core.worker(worker) else { throw core.missingWorker(worker) }

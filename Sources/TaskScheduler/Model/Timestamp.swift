@@ -1,3 +1,5 @@
+import TaskGateSupport
+
 /// A point in time as nanoseconds since the Unix epoch. Scheduler clocks produce it; it orders deadlines.
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Nanoseconds since 1970-01-01T00:00:00Z.
@@ -33,26 +35,4 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Seconds since the epoch with nanosecond digits.
     public var description: String { "\(secondsSinceEpoch)" }
-}
-
-extension Duration {
-    /// The duration as whole nanoseconds, saturating at the ends of `Int64`.
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds > 0 ? .max : .min }
-        let (sum, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds > 0 ? .max : .min }
-        return sum
-    }
-
-    /// A duration of `seconds` (finite, non-negative), capped at `limit` so huge inputs cannot overflow.
-    public static func seconds(_ seconds: Double, atMost limit: Duration) -> Duration {
-        guard seconds.isFinite, seconds > 0 else { return .zero }
-        guard seconds < limit.seconds else { return limit }
-        return .nanoseconds(Int64(seconds * 1e9))
-    }
-
-    /// The duration as fractional seconds.
-    public var seconds: Double { Double(nanoseconds) / 1e9 }
 }

@@ -14,7 +14,7 @@ public enum CancelDecision: Sendable {
 
 extension SchedulerCore {
     /// Handles a cancel request (TaskCancel).
-    public mutating func cancel(_ id: TaskID, now: Timestamp, effects: inout Effects) -> CancelDecision {
+    package mutating func cancel(_ id: TaskID, now: Timestamp, effects: inout Effects) -> CancelDecision {
         guard let record = tasks[id] else {
             return tombstones[id] != nil ? .expired(id) : .notFound(id)
         }

@@ -42,7 +42,7 @@ public struct TaskFilter: Sendable {
 
 extension SchedulerCore {
     /// The summary.
-    public var stats: SchedulerStats {
+    package var stats: SchedulerStats {
         var byState: [TaskState: Int] = [:]
         for state in TaskState.allCases { byState[state] = stateCounts[state.index] }
         return SchedulerStats(
@@ -55,7 +55,7 @@ extension SchedulerCore {
 
     /// A page of tasks in id (submission) order, after `cursor`, with the cursor of the next page when more
     /// match. It scans the table: listing is an operator's tool, not a hot path.
-    public func list(_ filter: TaskFilter, after cursor: TaskID?, limit: Int) -> (tasks: [TaskRecord], next: TaskID?) {
+    package func list(_ filter: TaskFilter, after cursor: TaskID?, limit: Int) -> (tasks: [TaskRecord], next: TaskID?) {
         let limit = max(1, limit)
         var smallest = Heap<TaskID>()
         for record in tasks.all {
@@ -76,7 +76,7 @@ extension SchedulerCore {
     }
 
     /// Checks the internal indexes against each other; an empty answer means they agree. For tests.
-    public func invariantViolations() -> [String] {
+    package func invariantViolations() -> [String] {
         var problems: [String] = []
         var counted = [Int](repeating: 0, count: TaskState.allCases.count)
         for record in tasks.all {
@@ -128,7 +128,7 @@ extension SchedulerCore {
 
     /// Whether every index is empty of work: no pending, running or canceling task, no waiter, no worker load,
     /// no mail. For tests.
-    public var isQuiescent: Bool {
+    package var isQuiescent: Bool {
         stateCounts[0] == 0 && stateCounts[1] == 0 && stateCounts[2] == 0 && pending.count == 0
             && waiters.isEmpty && workers.values.allSatisfy { $0.held.isEmpty && !$0.hasMail }
     }

@@ -13,58 +13,6 @@ struct ParkedPoll: Sendable {
     var parkedAt: Timestamp
 }
 
-/// One long-poll of a remote worker: its reports in, and how it waits for mail.
-public struct PollRequest: Sendable {
-    /// Finished tasks.
-    public var results: [WorkerResult] = []
-    /// Answers to cancel requests.
-    public var confirms: [WorkerConfirm] = []
-    /// The most new tasks to hand over (the core never assigns past the worker's capacity anyway).
-    public var maxAssignments = Int.max
-    /// How long to park when there is no mail; zero answers at once.
-    public var wait: Duration = .zero
-    /// The worker takes no new tasks from now on; tasks assigned but not yet handed over go back to the queue.
-    public var drain = false
-    /// Every task the worker knows it holds (running, or with a report not yet answered), when it says so: a task
-    /// handed to it more than `reconcileAfter` ago that it does not list never reached it, and goes back to the
-    /// queue with its attempt unchanged (`nil`: no reconciliation).
-    public var running: Set<TaskID>?
-    /// How old a handover must be before reconciliation may take the task back: longer than an answer can be on
-    /// its way (`Scheduler.poll` sets the worker's longest poll wait plus 10 s, the client's timeout rule).
-    public var reconcileAfter: Duration = .seconds(40)
-
-    /// Creates a poll.
-    public init(
-        results: [WorkerResult] = [], confirms: [WorkerConfirm] = [], maxAssignments: Int = .max,
-        wait: Duration = .zero, drain: Bool = false, running: Set<TaskID>? = nil,
-        reconcileAfter: Duration = .seconds(40)
-    ) {
-        self.results = results
-        self.confirms = confirms
-        self.maxAssignments = maxAssignments
-        self.wait = wait
-        self.drain = drain
-        self.running = running
-        self.reconcileAfter = reconcileAfter
-    }
-}
-
-/// How a poll began.
-public enum PollStart: Sendable {
-    /// Answered at once: there was mail, or the poll asked not to wait.
-    case answered(WorkerMail)
-    /// Parked; the waiter is released with a `WaitResult.poll`.
-    case parked(WaiterID)
-}
-
-/// What a parked poll is answered with.
-public enum PollAnswer: Sendable {
-    /// The acks of its reports and the mail that arrived (empty at the deadline or when superseded).
-    case mail(WorkerMail)
-    /// The worker was removed while the poll was parked (it left, or the server declared it dead).
-    case workerGone
-}
-
 extension SchedulerCore {
     /// A remote worker's poll: take its reports (as `exchange` does), then answer with its mail, or — when
     /// there is none and `wait` is positive — park until mail arrives or `wait` passes. A worker has at most
@@ -73,7 +21,7 @@ extension SchedulerCore {
     ///
     /// The owner must call `settleParkedPolls` after every event, which answers the parked polls of the
     /// workers the event gave mail.
-    public mutating func poll(
+    package mutating func poll(
         worker workerID: WorkerID, _ request: PollRequest, waiter: WaiterID, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> PollStart {
         guard let index = workers.index(forKey: workerID) else { throw missingWorker(workerID) }
@@ -104,7 +52,7 @@ extension SchedulerCore {
     }
 
     /// Answers the parked polls of the workers `effects` signalled, when they have mail the poll may take.
-    public mutating func settleParkedPolls(now: Timestamp, effects: inout Effects) {
+    package mutating func settleParkedPolls(now: Timestamp, effects: inout Effects) {
         guard !effects.signaledWorkers.isEmpty else { return }
         var answered: [(WorkerID, WaiterID)] = []
         for signal in effects.signaledWorkers {
@@ -137,7 +85,7 @@ extension SchedulerCore {
 
     /// Stops giving a worker new tasks (graceful drain): the tasks in its outbox, which it never saw, go back
     /// to the queue with their attempt unchanged. It keeps running, confirming and reporting what it holds.
-    public mutating func startDraining(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
+    package mutating func startDraining(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
         guard let index = workers.index(forKey: workerID), !workers.values[index].draining else { return }
         workers.values[index].draining = true
         for function in workers.values[index].functionIndexes {

@@ -7,9 +7,9 @@ import Logging
 /// Every event is a `mutating` method that takes the current time and appends what must happen outside the
 /// owner's lock (resume waiters, signal workers) to an `Effects`. It does no I/O, never suspends and never
 /// traps on a protocol violation: an illegal transition is logged, counted and ignored.
-public struct SchedulerCore: Sendable {
+package struct SchedulerCore: Sendable {
     /// The limits and defaults in force.
-    public let configuration: SchedulerConfiguration
+    package let configuration: SchedulerConfiguration
     var logger: Logger
 
     var tasks = TaskTable()
@@ -36,12 +36,12 @@ public struct SchedulerCore: Sendable {
     var idempotency: [String: IdempotencyEntry] = [:]
     var stateCounts = [Int](repeating: 0, count: TaskState.allCases.count)
     /// Running totals since start.
-    public internal(set) var counters = SchedulerCounters()
+    package internal(set) var counters = SchedulerCounters()
     /// False once draining started: submissions fail with `shutting_down`.
-    public internal(set) var accepting = true
+    package internal(set) var accepting = true
 
     /// An empty scheduler.
-    public init(configuration: SchedulerConfiguration = SchedulerConfiguration(), logger: Logger) {
+    package init(configuration: SchedulerConfiguration = SchedulerConfiguration(), logger: Logger) {
         var configuration = configuration
         // A just-finished record must survive its own transition.
         configuration.maxRetainedTasks = max(1, configuration.maxRetainedTasks)
@@ -57,14 +57,14 @@ public struct SchedulerCore: Sendable {
     }
 
     /// The current record of a task, or why there is none.
-    public func lookup(_ id: TaskID) -> TaskLookup {
+    package func lookup(_ id: TaskID) -> TaskLookup {
         if let record = tasks[id] { return .found(record) }
         if tombstones[id] != nil { return .expired(id) }
         return .notFound(id)
     }
 
     /// Stops accepting submissions (drain).
-    public mutating func stopAccepting() {
+    package mutating func stopAccepting() {
         accepting = false
     }
 
