@@ -210,6 +210,9 @@ import Testing
         #expect(refused.status == 503)
         #expect(refused.object["code"] as? String == "shutting_down")
         #expect(refused.header("Retry-After") != nil)
+        let worker = await h.send("POST", "/workers", json: #"{"functions":["f"]}"#)
+        #expect(worker.status == 503)
+        #expect(worker.object["code"] as? String == "shutting_down")
     }
 
     @Test func drainReleasesParkedRequestsWithTheCurrentState() async throws {

@@ -3,6 +3,22 @@ import Testing
 @testable import TaskScheduler
 
 @Suite struct WorkerTests {
+    @Test func aDrainingSchedulerRefusesRemoteWorkersButNotItsOwn() throws {
+        var h = Harness()
+        h.core.stopAccepting()
+        #expect {
+            try h.apply { (core, now, effects) throws(SchedulerError) in
+                try core.registerWorker(
+                    WorkerRegistration(name: "remote", functions: ["f"], capacity: 1, lease: .seconds(10)), now: now,
+                    effects: &effects)
+            }
+        } throws: { error in
+            (error as? SchedulerError)?.code == .shuttingDown
+        }
+        _ = h.register()
+        #expect(h.core.allWorkers.count == 1, "an in-process worker (no lease) still registers")
+    }
+
     @Test func deadWorkersTaskIsRequeuedWithTheNextAttemptAndRunsElsewhere() throws {
         var h = Harness()
         let first = h.register()

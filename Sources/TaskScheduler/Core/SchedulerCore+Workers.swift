@@ -19,6 +19,10 @@ extension SchedulerCore {
         guard !registration.functions.isEmpty else {
             throw SchedulerError(.invalidArgument, "a worker must offer at least one function", field: .functions)
         }
+        // Remote workers (those with a lease) come to take tasks; a draining scheduler has none for them.
+        guard registration.lease == nil || accepting else {
+            throw SchedulerError(.shuttingDown, "the server is draining and takes no new workers")
+        }
         if let lease = registration.lease, lease <= .zero {
             throw SchedulerError(.invalidArgument, "the lease must be positive", field: .lease)
         }

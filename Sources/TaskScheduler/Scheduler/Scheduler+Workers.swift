@@ -4,8 +4,15 @@ extension Scheduler {
     public func registerWorker(
         _ registration: WorkerRegistration, onSignal: @escaping @Sendable (_ cancelRequests: Bool) -> Void = { _ in }
     ) throws(SchedulerError) -> WorkerID {
+        try register(registration, onSignal: onSignal).id
+    }
+
+    /// Registers a worker and answers its record as the same locked step left it.
+    private func register(
+        _ registration: WorkerRegistration, onSignal: @escaping @Sendable (_ cancelRequests: Bool) -> Void
+    ) throws(SchedulerError) -> WorkerRecord {
         let now = clock.now()
-        let (id, work) = try state.withLock { (state) throws(SchedulerError) -> (WorkerID, Wakeups) in
+        let (record, work) = try state.withLock { (state) throws(SchedulerError) -> (WorkerRecord, Wakeups) in
             var effects = Effects()
             // The handler must be in place before the first fill signals it.
             let id = WorkerID(rawValue: state.core.nextWorkerID)
@@ -17,10 +24,11 @@ extension Scheduler {
                 state.signalHandlers[id] = nil
                 throw error
             }
-            return (id, state.collect(effects, now: now))
+            let work = state.collect(effects, now: now)
+            return (state.core.worker(id)!, work)
         }
         work.run()
-        return id
+        return record
     }
 
     /// One round trip with a worker (see `SchedulerCore.exchange`).
@@ -109,13 +117,10 @@ extension Scheduler {
         return (start, draining, work)
     }
 
-    /// A remote worker joins (`POST /workers`): refused while the scheduler drains; answers its record.
+    /// A remote worker joins (`POST /workers`): refused while the scheduler drains (the core refuses a worker with
+    /// a lease then); answers its record.
     public func join(_ registration: WorkerRegistration) throws(SchedulerError) -> WorkerRecord {
-        guard !isDraining else {
-            throw SchedulerError(.shuttingDown, "the server is draining and takes no new workers")
-        }
-        let id = try registerWorker(registration)
-        return try registeredWorker(id)
+        try register(registration) { _ in }
     }
 
     /// A remote worker leaves (`DELETE /workers/{id}`): what it still holds goes back to the queue. The server's
