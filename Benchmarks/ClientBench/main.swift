@@ -20,7 +20,12 @@ guard arguments.count >= 2 else {
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
 let sections = arguments.count > 3 ? arguments[3] : "abc"
 let cancelFunction = arguments.count > 4 ? arguments[4] : "sleep"
-let client = TaskGateClient(baseURL: arguments[1])
+var configuration = TaskGateClient.Configuration(baseURL: arguments[1])
+let environment = ProcessInfo.processInfo.environment
+if let value = environment["BENCH_BATCH"].flatMap(Int.init) { configuration.batchSize = value }
+if let value = environment["BENCH_INFLIGHT"].flatMap(Int.init) { configuration.batchConcurrency = value }
+if let value = environment["BENCH_POLLS"].flatMap(Int.init) { configuration.maxPollConnections = value }
+let client = TaskGateClient(configuration: configuration)
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
@@ -48,8 +53,10 @@ for run in 1...runs where sections.contains("a") {
     let args = (0..<10_000).map { JSONValue.object(["i": .integer(Int64($0))]) }
     let start = clock.now
     let futures = try await client.map(function: "echo", args)
+    let mapped = clock.now - start
     let results = try await client.gather(futures)
     let elapsed = clock.now - start
+    if environment["BENCH_PHASES"] != nil { print("  map \(mapped)") }
     precondition(results == args, "echo returned something else")
     let rate = 10_000 / (milliseconds(elapsed) / 1e3)
     rates.append(rate)

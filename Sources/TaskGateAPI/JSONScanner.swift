@@ -271,7 +271,7 @@ public struct JSONScanner {
     }
 
     /// Decodes the escapes of an already-scanned string body.
-    static func unescape(_ body: ArraySlice<UInt8>) -> String {
+    static func unescape<Bytes: RandomAccessCollection<UInt8>>(_ body: Bytes) -> String where Bytes.Index == Int {
         var scalars = String.UnicodeScalarView()
         var out: [UInt8] = []
         var i = body.startIndex

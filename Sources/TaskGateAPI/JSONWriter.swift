@@ -154,6 +154,41 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: "null".utf8)
     }
 
+    /// Writes a `JSONValue` (object members in the dictionary's order), nested as deep as it is.
+    public mutating func value(_ value: JSONValue) {
+        beforeValue()
+        append(value)
+    }
+
+    /// Appends a value with its own commas, so a deep value does not count against the writer's 64 levels.
+    private mutating func append(_ value: JSONValue) {
+        switch value {
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .integer(let integer): appendDigits(integer)
+        case .number(let double): bytes.append(contentsOf: (double.isFinite ? "\(double)" : "null").utf8)
+        case .string(let text): appendEscaped(text)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let members):
+            bytes.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, member) in members {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                appendEscaped(key)
+                bytes.append(UInt8(ascii: ":"))
+                append(member)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
     /// Writes bytes that already are one JSON value.
     public mutating func raw(_ json: [UInt8]) {
         beforeValue()

@@ -108,6 +108,40 @@ public struct WireTask: Codable, Sendable, Hashable {
     }
 }
 
+/// The part of a `Task` that says how far it got and how it ended: what a client's future follows. Read from any
+/// task representation (the other fields are skipped), or taken from a whole `WireTask`.
+public struct WireTaskStatus: Sendable, Hashable {
+    public var id: String
+    public var function: String
+    public var state: WireTaskState
+    public var done: Bool
+    public var version: Int
+    /// The result of a succeeded task (`.null` when it returned null); nil otherwise.
+    public var result: JSONValue?
+    public var error: WireTaskError?
+
+    /// A status.
+    public init(
+        id: String, function: String, state: WireTaskState, done: Bool, version: Int, result: JSONValue? = nil,
+        error: WireTaskError? = nil
+    ) {
+        self.id = id
+        self.function = function
+        self.state = state
+        self.done = done
+        self.version = version
+        self.result = result
+        self.error = error
+    }
+
+    /// The status of `task`.
+    public init(_ task: WireTask) {
+        self.init(
+            id: task.id, function: task.function, state: task.state, done: task.done, version: task.version,
+            result: task.result, error: task.error)
+    }
+}
+
 /// The answer of `POST /tasks/batch`.
 public struct WireBatchResponse: Codable, Sendable {
     public var tasks: [WireTask]

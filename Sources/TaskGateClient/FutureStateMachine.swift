@@ -20,7 +20,7 @@ struct FutureStateMachine: Sendable {
         /// 202: the confirm did not come within the wait.
         case timedOut
         /// 409 `cancel_failed`: the task finished first, or its worker cannot stop it (the task as it is).
-        case cancelFailed(WireTask?)
+        case cancelFailed(WireTaskStatus?)
         /// The `DELETE` itself failed (transport, unexpected answer).
         case failed
     }
@@ -37,7 +37,7 @@ struct FutureStateMachine: Sendable {
     private(set) var outcome: Outcome?
     private(set) var cancelsInFlight = 0
     /// A finished task that arrived while a cancel was in flight: applied only if every cancel fails.
-    private var held: WireTask?
+    private var held: WireTaskStatus?
 
     init(state: WireTaskState) {
         lastKnown = state
@@ -46,7 +46,7 @@ struct FutureStateMachine: Sendable {
     var isCancelled: Bool { outcome == .cancelled }
 
     /// The task as the server showed it. Returns true if this decided the outcome.
-    mutating func received(_ task: WireTask) -> Bool {
+    mutating func received(_ task: WireTaskStatus) -> Bool {
         guard outcome == nil else { return false }
         lastKnown = task.state
         guard task.done else { return false }
@@ -103,7 +103,7 @@ struct FutureStateMachine: Sendable {
         outcome = Self.outcome(of: held)
     }
 
-    static func outcome(of task: WireTask) -> Outcome {
+    static func outcome(of task: WireTaskStatus) -> Outcome {
         switch task.state {
         case .succeeded: .success(task.result ?? .null)
         case .failed: .failure(.taskFailed(task.error))

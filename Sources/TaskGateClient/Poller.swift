@@ -152,10 +152,10 @@ final class Poller: Sendable {
             // After a failure, ask for an immediate answer with a short deadline: a dead server is noticed in
             // seconds, not after a whole long-poll.
             let wait = retrying ? Duration.zero : pollWait
-            let body = (try? JSONEncoder().encode(WireWaitRequest(ids: ids, timeoutSeconds: wait.seconds))) ?? Data()
+            let body = WireWaitRequest(ids: ids, timeoutSeconds: wait.seconds).encoded()
             let transport = transport
             let timeout = retrying ? retryTimeout : pollWait + requestTimeout
-            let request = Task { try await transport.send(.POST, "/tasks/wait", body: Array(body), timeout: timeout) }
+            let request = Task { try await transport.send(.POST, "/tasks/wait", body: body, timeout: timeout) }
             let interruptedEarly = state.withLock { state -> Bool in
                 guard state.groups[id] != nil, !state.closed else { return true }
                 state.groups[id]!.inFlight = request
@@ -168,7 +168,7 @@ final class Poller: Sendable {
             state.withLock { $0.groups[id]?.inFlight = nil }
             switch result {
             case .success(let response) where response.status == 200:
-                guard let answer = try? transport.decode(WireWaitResult.self, from: response) else {
+                guard let answer = try? transport.read(response, WireTaskStatus.waitResult(json:)) else {
                     await failed(
                         group: id, .invalidResponse("POST /tasks/wait answered a body that is not a WaitResult"))
                     continue
@@ -187,7 +187,9 @@ final class Poller: Sendable {
         }
     }
 
-    private func deliver(_ answer: WireWaitResult, group id: Int) {
+    private func deliver(
+        _ answer: (tasks: [WireTaskStatus], pending: [String], notFound: [String], expired: [String]), group id: Int
+    ) {
         let (done, missing, expired) = state.withLock { state in
             state.groups[id]?.failures = 0
             return (

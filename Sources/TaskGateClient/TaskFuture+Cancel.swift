@@ -24,7 +24,7 @@ extension TaskFuture {
             case 200: answer = .canceled
             case 202: answer = .timedOut
             case 404, 410: answer = .notFound
-            case 409: answer = .cancelFailed(client.transport.problem(response).task)
+            case 409: answer = .cancelFailed(client.transport.problem(response).task.map(WireTaskStatus.init))
             default: failure = TaskGateError.server(client.transport.problem(response))
             }
         } catch {

@@ -23,7 +23,7 @@ public final class TaskFuture: Sendable, Hashable, CustomStringConvertible {
     let client: TaskGateClient
     let box: Mutex<Box>
 
-    init(task: WireTask, client: TaskGateClient) {
+    init(task: WireTaskStatus, client: TaskGateClient) {
         id = task.id
         function = task.function
         self.client = client
@@ -123,7 +123,7 @@ public final class TaskFuture: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The task as the server showed it (a poll, a submit's answer).
-    func receive(_ task: WireTask) {
+    func receive(_ task: WireTaskStatus) {
         settle { ((), $0.received(task)) }
     }
 

@@ -28,31 +28,84 @@ public struct SubmitOptions: Sendable, Hashable {
     }
 }
 
-/// The body of one submission, generic over the arguments so typed arguments are encoded once, straight to JSON.
-struct SubmitBody<Arguments: Encodable>: Encodable {
-    var function: String
-    var args: Arguments
-    var options: SubmitOptions
-
-    enum CodingKeys: String, CodingKey {
-        case function, args, priority, tags
-        case timeout = "timeout_s"
-        case maxRetries = "max_retries"
+/// Writes submission bodies with `JSONWriter`: `JSONValue` arguments directly, other `Encodable` arguments through
+/// one `JSONEncoder` call for all of them (split with `JSONScanner`), so the envelope never goes through Foundation.
+enum SubmitBody {
+    /// One task object: `{function, args, priority?, timeout_s?, max_retries?, tags?}`.
+    static func write(
+        _ writer: inout JSONWriter, function: String, args: (inout JSONWriter) -> Void, options: SubmitOptions
+    ) {
+        writer.beginObject()
+        writer.key("function")
+        writer.string(function)
+        writer.key("args")
+        args(&writer)
+        if let priority = options.priority {
+            writer.key("priority")
+            writer.number(priority)
+        }
+        if let timeout = options.timeout {
+            writer.key("timeout_s")
+            writer.number(timeout.seconds)
+        }
+        if let maxRetries = options.maxRetries {
+            writer.key("max_retries")
+            writer.number(maxRetries)
+        }
+        if let tags = options.tags {
+            writer.key("tags")
+            writer.beginArray()
+            for tag in tags { writer.string(tag) }
+            writer.endArray()
+        }
+        writer.endObject()
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(function, forKey: .function)
-        try container.encode(args, forKey: .args)
-        try container.encodeIfPresent(options.priority, forKey: .priority)
-        try container.encodeIfPresent(options.timeout?.seconds, forKey: .timeout)
-        try container.encodeIfPresent(options.maxRetries, forKey: .maxRetries)
-        try container.encodeIfPresent(options.tags, forKey: .tags)
+    /// The body of `POST /tasks`.
+    static func single<Arguments: Encodable>(
+        function: String, args: Arguments, options: SubmitOptions
+    ) throws -> [UInt8] {
+        var writer = JSONWriter(capacity: 128)
+        if let value = args as? JSONValue {
+            write(&writer, function: function, args: { $0.value(value) }, options: options)
+        } else {
+            let json = Array(try JSONEncoder().encode(args))
+            write(&writer, function: function, args: { $0.raw(json) }, options: options)
+        }
+        return writer.bytes
+    }
+
+    /// The body of `POST /tasks/batch`: an array of task objects, one per element of `args`.
+    static func batch<Arguments: Encodable>(
+        function: String, args: ArraySlice<Arguments>, options: SubmitOptions
+    ) throws -> [UInt8] {
+        var writer = JSONWriter(capacity: 64 + args.count * (48 + function.utf8.count))
+        writer.beginArray()
+        if let values = args as? ArraySlice<JSONValue> {
+            for value in values { write(&writer, function: function, args: { $0.value(value) }, options: options) }
+        } else {
+            let json = Array(try JSONEncoder().encode(Array(args)))
+            guard let elements = try JSONScanner.elements(json[...]), elements.count == args.count else {
+                throw EncodingError.invalidValue(
+                    args, .init(codingPath: [], debugDescription: "the arguments did not encode as one value each"))
+            }
+            for element in elements {
+                let raw = Array(json[element.range])
+                write(&writer, function: function, args: { $0.raw(raw) }, options: options)
+            }
+        }
+        writer.endArray()
+        return writer.bytes
     }
 }
 
 extension TaskGateClient {
     /// Submits one task (`POST /tasks`) and returns its future.
+    ///
+    /// When `Configuration.submitWait` is set (5 ms by default) the server holds its answer that long for the task to
+    /// finish, so a fast task comes back decided in one round trip and `result()` returns at once; a function whose
+    /// tasks do not finish in time soon stops waiting (`SubmitWaitPolicy`), and its futures are resolved by the
+    /// shared poller as before.
     public func submit(
         function: String, args: JSONValue = .null, options: SubmitOptions = SubmitOptions()
     ) async throws -> TaskFuture {
@@ -70,43 +123,94 @@ extension TaskGateClient {
         function: String, typedArgs args: Arguments, options: SubmitOptions
     ) async throws -> TaskFuture {
         try checkOpen()
-        let body = try JSONEncoder().encode(SubmitBody(function: function, args: args, options: options))
+        let body = try SubmitBody.single(function: function, args: args, options: options)
         var headers: [(String, String)] = []
         if let key = options.idempotencyKey { headers.append(("Idempotency-Key", key)) }
+        var wait: Duration?
+        if let submitWait = configuration.submitWait, submitWait > .zero,
+            submitWaits.withLock({ $0.shouldWait(function) })
+        {
+            wait = submitWait
+            headers.append(("Prefer", "wait=\(submitWait.seconds)"))
+        }
         let response = try await transport.send(
-            .POST, "/tasks", body: Array(body), headers: headers, timeout: configuration.requestTimeout)
+            .POST, "/tasks", body: body, headers: headers, timeout: configuration.requestTimeout + (wait ?? .zero))
         guard response.status == 200 || response.status == 202 else {
             throw TaskGateError.server(transport.problem(response))
         }
-        return future(for: try transport.decode(WireTask.self, from: response))
+        let task = try transport.read(response, WireTaskStatus.init(json:))
+        // Only a wait the server applied says something about the function (it skips the wait when it is full).
+        if wait != nil, response.headers.contains(name: "Preference-Applied") {
+            submitWaits.withLock { $0.waited(function, finished: task.done) }
+        }
+        return future(for: task)
     }
 
     /// Submits one task per element of `args` (each element is one task's arguments) through
-    /// `POST /tasks/batch`, `batchSize` at a time; the futures come back in order. A batch the server refuses
-    /// throws, and nothing of that batch was accepted (earlier batches were).
+    /// `POST /tasks/batch`, `batchSize` at a time, up to `batchConcurrency` batches in flight on as many
+    /// connections; the futures come back in order.
+    ///
+    /// When the server refuses a batch, `map` sends no further batch, waits for those in flight, and throws the
+    /// first error (in order) as a `TaskGateError` whose `submitted` holds, per element of `args`, the future of
+    /// each task the server did accept (nil for the others): those tasks run, and nothing accepted is lost.
     public func map<Arguments: Encodable & Sendable>(
         function: String, _ args: [Arguments], options: SubmitOptions = SubmitOptions()
     ) async throws -> [TaskFuture] {
         try checkOpen()
-        var futures: [TaskFuture] = []
-        futures.reserveCapacity(args.count)
-        var start = 0
-        while start < args.count {
-            let end = min(args.count, start + max(1, min(1_000, configuration.batchSize)))
-            let bodies = args[start..<end].map { SubmitBody(function: function, args: $0, options: options) }
-            let response = try await transport.send(
-                .POST, "/tasks/batch", body: Array(try JSONEncoder().encode(bodies)),
-                timeout: configuration.requestTimeout)
-            guard response.status == 202 else { throw TaskGateError.server(transport.problem(response)) }
-            let tasks = try transport.decode(WireBatchResponse.self, from: response).tasks
-            guard tasks.count == end - start else {
-                throw TaskGateError.invalidResponse("a batch of \(end - start) answered \(tasks.count) tasks")
+        let size = max(1, min(1_000, configuration.batchSize))
+        let starts = Array(stride(from: 0, to: args.count, by: size))
+        var batches = [[TaskFuture]?](repeating: nil, count: starts.count)
+        var failures: [(index: Int, error: any Error)] = []
+        await withTaskGroup(of: (Int, Result<[TaskFuture], any Error>).self) { group in
+            var next = 0
+            func add() {
+                let index = next
+                next += 1
+                let range = starts[index]..<min(args.count, starts[index] + size)
+                group.addTask {
+                    do {
+                        return (index, .success(try await self.submitBatch(function, args[range], options: options)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
             }
-            let batch = tasks.map { TaskFuture(task: $0, client: self) }
-            poller.watch(batch.filter { !$0.isDone })
-            futures.append(contentsOf: batch)
-            start = end
+            while next < starts.count, next < max(1, configuration.batchConcurrency) { add() }
+            for await (index, outcome) in group {
+                switch outcome {
+                case .success(let futures): batches[index] = futures
+                case .failure(let error): failures.append((index, error))
+                }
+                if failures.isEmpty, next < starts.count { add() }
+            }
         }
+        guard let first = failures.min(by: { $0.index < $1.index }) else { return batches.flatMap { $0! } }
+        var submitted: [TaskFuture?] = []
+        submitted.reserveCapacity(args.count)
+        for (index, start) in starts.enumerated() {
+            if let futures = batches[index] {
+                submitted.append(contentsOf: futures.map { Optional($0) })
+            } else {
+                submitted.append(contentsOf: repeatElement(nil, count: min(args.count, start + size) - start))
+            }
+        }
+        let error = first.error as? TaskGateError ?? .disconnected(String(describing: first.error))
+        throw error.with(submitted: submitted)
+    }
+
+    /// One `POST /tasks/batch`; the poller watches the undecided futures at once.
+    private func submitBatch<Arguments: Encodable & Sendable>(
+        _ function: String, _ args: ArraySlice<Arguments>, options: SubmitOptions
+    ) async throws -> [TaskFuture] {
+        let body = try SubmitBody.batch(function: function, args: args, options: options)
+        let response = try await transport.send(.POST, "/tasks/batch", body: body, timeout: configuration.requestTimeout)
+        guard response.status == 202 else { throw TaskGateError.server(transport.problem(response)) }
+        let tasks = try transport.read(response, WireTaskStatus.batch(json:))
+        guard tasks.count == args.count else {
+            throw TaskGateError.invalidResponse("a batch of \(args.count) answered \(tasks.count) tasks")
+        }
+        let futures = tasks.map { TaskFuture(task: $0, client: self) }
+        poller.watch(futures.filter { !$0.isDone })
         return futures
     }
 

@@ -32,6 +32,12 @@ public final class TaskGateClient: Sendable {
         public var cancelTimeout: Duration = .seconds(30)
         /// Tasks per `POST /tasks/batch` in `map` (the server takes at most 1,000).
         public var batchSize = 1_000
+        /// `POST /tasks/batch` requests `map` keeps in flight at once.
+        public var batchConcurrency = 4
+        /// How long `submit` asks the server to hold its answer for the task to finish (`Prefer: wait`), so a fast
+        /// task is decided in one round trip; nil or zero never waits. Functions that do not finish in time stop
+        /// waiting (`SubmitWaitPolicy`).
+        public var submitWait: Duration? = .milliseconds(5)
         /// The largest answer read.
         public var maxResponseBytes = 64 << 20
 
@@ -47,6 +53,8 @@ public final class TaskGateClient: Sendable {
     let http: HTTPClient
     let transport: Transport
     let poller: Poller
+    /// Which functions `submit` waits for.
+    let submitWaits = Mutex(SubmitWaitPolicy())
     private let closed = Atomic<Bool>(false)
 
     /// A client for the server in `configuration`; connections open on first use.
@@ -94,7 +102,7 @@ public final class TaskGateClient: Sendable {
     }
 
     /// A future for a task the server just showed, watched until decided.
-    func future(for task: WireTask) -> TaskFuture {
+    func future(for task: WireTaskStatus) -> TaskFuture {
         let future = TaskFuture(task: task, client: self)
         if !future.isDone { poller.watch([future]) }
         return future
@@ -105,7 +113,7 @@ public final class TaskGateClient: Sendable {
         try checkOpen()
         let response = try await transport.send(.GET, "/tasks/\(id)", timeout: configuration.requestTimeout)
         switch response.status {
-        case 200: return try transport.decode(WireTask.self, from: response)
+        case 200: return try transport.read(response, WireTask.init(json:))
         case 404: throw TaskGateError.taskNotFound
         case 410: throw TaskGateError.taskExpired
         default: throw TaskGateError.server(transport.problem(response))
@@ -126,7 +134,7 @@ public final class TaskGateClient: Sendable {
         let path = query.isEmpty ? "/tasks" : "/tasks?" + query.joined(separator: "&")
         let response = try await transport.send(.GET, path, timeout: configuration.requestTimeout)
         guard response.status == 200 else { throw TaskGateError.server(transport.problem(response)) }
-        return try transport.decode(WireTaskPage.self, from: response)
+        return try transport.read(response, WireTaskPage.init(json:))
     }
 
     /// `text` with everything but RFC 3986's unreserved characters percent-encoded, for a query value.
@@ -147,6 +155,6 @@ public final class TaskGateClient: Sendable {
 
     /// A future for a task submitted earlier (by this or another client).
     public func future(id: String) async throws -> TaskFuture {
-        future(for: try await task(id))
+        future(for: WireTaskStatus(try await task(id)))
     }
 }

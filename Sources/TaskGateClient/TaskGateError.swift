@@ -21,12 +21,22 @@ public struct TaskGateError: Error, Hashable, Sendable, CustomStringConvertible 
     public let taskError: WireTaskError?
     /// The server's problem body, for `server`.
     public let problem: WireProblem?
+    /// For an error thrown by `map`: per element of its arguments, the future of each task the server accepted
+    /// before the error (nil for the others). Nil for every other error.
+    public private(set) var submitted: [TaskFuture?]?
 
     private init(_ code: Code, _ message: String, taskError: WireTaskError? = nil, problem: WireProblem? = nil) {
         self.code = code
         self.message = message
         self.taskError = taskError
         self.problem = problem
+    }
+
+    /// The same error, carrying what `map` did submit.
+    func with(submitted: [TaskFuture?]) -> TaskGateError {
+        var error = self
+        error.submitted = submitted
+        return error
     }
 
     /// The stable code (`task_failed`, `cancelled`, `task_not_found`, ...).

@@ -57,7 +57,16 @@ package struct Transport: Sendable {
         }
     }
 
-    /// Decodes a JSON answer, or the problem in a 4xx/5xx one.
+    /// Reads an answer with one of the wire types' one-pass readers (`WireTask.init(json:)`, ...).
+    package func read<T>(_ response: Response, _ read: ([UInt8]) throws(WireFormatError) -> T) throws -> T {
+        do throws(WireFormatError) {
+            return try read(response.body)
+        } catch {
+            throw TaskGateError.invalidResponse("\(response.status): \(error)")
+        }
+    }
+
+    /// Decodes a JSON answer with `JSONDecoder` (the rarely read ones: stats, a worker's registration).
     package func decode<T: Decodable>(_ type: T.Type, from response: Response) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
@@ -68,7 +77,7 @@ package struct Transport: Sendable {
 
     /// The problem a 4xx/5xx answer carries (or one made up when the body is not a problem).
     package func problem(_ response: Response) -> WireProblem {
-        if let problem = try? JSONDecoder().decode(WireProblem.self, from: Data(response.body)) { return problem }
+        if let problem = try? WireProblem(json: response.body) { return problem }
         return WireProblem(
             type: "about:blank", title: "Unexpected answer", status: response.status,
             detail: String(decoding: response.body.prefix(200), as: UTF8.self), code: "unexpected_status")
