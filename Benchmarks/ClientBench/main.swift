@@ -18,12 +18,14 @@ guard arguments.count >= 2 else {
     exit(2)
 }
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
-let sections = arguments.count > 3 ? arguments[3] : "abc"
+let sections = arguments.count > 3 ? arguments[3] : "abdc"
 let cancelFunction = arguments.count > 4 ? arguments[4] : "sleep"
 var configuration = TaskGateClient.Configuration(baseURL: arguments[1])
 let environment = ProcessInfo.processInfo.environment
 if let value = environment["BENCH_BATCH"].flatMap(Int.init) { configuration.batchSize = value }
 if let value = environment["BENCH_INFLIGHT"].flatMap(Int.init) { configuration.batchConcurrency = value }
+if let value = environment["BENCH_SUBMIT_WAIT_MS"].flatMap(Int.init) { configuration.submitWait = .milliseconds(value) }
+if let value = environment["BENCH_CONNECTIONS"].flatMap(Int.init) { configuration.maxConnections = value }
 if let value = environment["BENCH_POLLS"].flatMap(Int.init) { configuration.maxPollConnections = value }
 let client = TaskGateClient(configuration: configuration)
 
@@ -85,6 +87,33 @@ if !p50s.isEmpty {
         "  median p50 \(String(format: "%.3f", median(p50s))) ms, median p99 \(String(format: "%.3f", median(p99s))) ms"
     )
 }
+
+print("(d) 10,000 echo tasks, one submit call each from 64 concurrent Swift tasks, then gather")
+var concurrentRates: [Double] = []
+for run in 1...runs where sections.contains("d") {
+    let start = clock.now
+    let futures = try await withThrowingTaskGroup(of: [TaskFuture].self) { group in
+        for lane in 0..<64 {
+            group.addTask {
+                var futures: [TaskFuture] = []
+                for index in stride(from: lane, to: 10_000, by: 64) {
+                    futures.append(try await client.submit(function: "echo", args: .integer(Int64(index))))
+                }
+                return futures
+            }
+        }
+        var all: [TaskFuture] = []
+        for try await lane in group { all.append(contentsOf: lane) }
+        return all
+    }
+    let results = try await client.gather(futures)
+    let elapsed = clock.now - start
+    precondition(results.count == 10_000, "some tasks are missing")
+    let rate = 10_000 / (milliseconds(elapsed) / 1e3)
+    concurrentRates.append(rate)
+    print("  run \(run): \(Int(rate)) tasks/s (\(String(format: "%.1f", milliseconds(elapsed))) ms)")
+}
+if !concurrentRates.isEmpty { print("  median \(Int(median(concurrentRates))) tasks/s") }
 
 print("(c) cancel of a running \(cancelFunction): cancel() until confirmed")
 var cancels: [Double] = []

@@ -91,7 +91,9 @@ public struct JSONReader: ~Copyable {
 
     /// The next value, which must be an integer that fits `Int`.
     public mutating func int() throws(WireFormatError) -> Int {
-        guard case .integer(let value) = try number(), let int = Int(exactly: value) else { throw mismatch("an integer") }
+        guard case .integer(let value) = try number(), let int = Int(exactly: value) else {
+            throw mismatch("an integer")
+        }
         return int
     }
 
@@ -156,7 +158,9 @@ public struct JSONReader: ~Copyable {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw syntax("expected a string key") }
             let key = try string()
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw syntax("expected ':' after a key") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw syntax("expected ':' after a key")
+            }
             index += 1
             try member(&self, key)
             skipWhitespace()

@@ -203,7 +203,8 @@ extension TaskGateClient {
         _ function: String, _ args: ArraySlice<Arguments>, options: SubmitOptions
     ) async throws -> [TaskFuture] {
         let body = try SubmitBody.batch(function: function, args: args, options: options)
-        let response = try await transport.send(.POST, "/tasks/batch", body: body, timeout: configuration.requestTimeout)
+        let response = try await transport.send(
+            .POST, "/tasks/batch", body: body, timeout: configuration.requestTimeout)
         guard response.status == 202 else { throw TaskGateError.server(transport.problem(response)) }
         let tasks = try transport.read(response, WireTaskStatus.batch(json:))
         guard tasks.count == args.count else {

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Synchronization
@@ -50,7 +49,6 @@ public final class TaskGateClient: Sendable {
 
     /// The configuration in force.
     public let configuration: Configuration
-    let http: HTTPClient
     let transport: Transport
     let poller: Poller
     /// Which functions `submit` waits for.
@@ -60,16 +58,10 @@ public final class TaskGateClient: Sendable {
     /// A client for the server in `configuration`; connections open on first use.
     public init(configuration: Configuration) {
         self.configuration = configuration
-        var http = HTTPClient.Configuration()
-        http.connectionPool = .init(
-            idleTimeout: .seconds(60),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: max(
-                configuration.maxConnections, configuration.maxPollConnections + 2))
-        http.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds))
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         transport = Transport(
-            http: self.http, baseURL: configuration.baseURL, token: configuration.token,
-            maxResponseBytes: configuration.maxResponseBytes)
+            baseURL: configuration.baseURL, token: configuration.token,
+            maxConnections: max(configuration.maxConnections, configuration.maxPollConnections + 2),
+            connectTimeout: configuration.connectTimeout, maxResponseBytes: configuration.maxResponseBytes)
         poller = Poller(transport: transport, configuration: configuration)
     }
 
@@ -94,7 +86,7 @@ public final class TaskGateClient: Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         poller.close(failing: .clientClosed)
         await poller.join()
-        try await http.shutdown()
+        transport.shutdown()
     }
 
     func checkOpen() throws {

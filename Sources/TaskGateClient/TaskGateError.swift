@@ -12,6 +12,7 @@ public struct TaskGateError: Error, Hashable, Sendable, CustomStringConvertible 
         case disconnected
         case server
         case invalidResponse = "invalid_response"
+        case invalidConfiguration = "invalid_configuration"
     }
 
     private let code: Code
@@ -69,6 +70,14 @@ public struct TaskGateError: Error, Hashable, Sendable, CustomStringConvertible 
     public static let server = TaskGateError(.server, "the server refused the request")
     /// The server's answer could not be understood.
     public static let invalidResponse = TaskGateError(.invalidResponse, "the server's answer could not be read")
+
+    /// The client's configuration cannot work (a server URL it cannot reach).
+    public static let invalidConfiguration = TaskGateError(
+        .invalidConfiguration, "the client's configuration cannot work")
+
+    static func invalidConfiguration(_ reason: String) -> TaskGateError {
+        TaskGateError(.invalidConfiguration, reason)
+    }
 
     static func taskFailed(_ error: WireTaskError?) -> TaskGateError {
         TaskGateError(.taskFailed, error.map { "\($0.code): \($0.detail)" } ?? "the task failed", taskError: error)

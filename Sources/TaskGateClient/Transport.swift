@@ -1,7 +1,7 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import TaskGateAPI
 import TaskGateSupport
 
@@ -16,17 +16,32 @@ package struct Transport: Sendable {
         package var body: [UInt8]
     }
 
-    let http: HTTPClient
+    /// Nil when `baseURL` is not one the transport can reach (every request then fails with
+    /// `invalidConfiguration`).
+    let pool: ConnectionPool?
     let baseURL: String
     let token: String?
-    let maxResponseBytes: Int
 
-    /// A transport over `http` to the server at `baseURL`.
-    package init(http: HTTPClient, baseURL: String, token: String?, maxResponseBytes: Int) {
-        self.http = http
+    /// A transport to the server at `baseURL` (`http://host[:port]`) over at most `maxConnections` keep-alive
+    /// connections on `group`'s event loops. Any other URL (https, a path) makes every request fail with
+    /// `TaskGateError.invalidConfiguration`.
+    package init(
+        baseURL: String, token: String?, maxConnections: Int, connectTimeout: Duration,
+        idleTimeout: Duration = .seconds(60), maxResponseBytes: Int,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        pool = ConnectionPool.Target(baseURL: baseURL).map { target in
+            ConnectionPool(
+                target: target, group: group, maxConnections: maxConnections, connectTimeout: connectTimeout,
+                idleTimeout: idleTimeout, maxResponseBytes: maxResponseBytes)
+        }
         self.baseURL = baseURL
         self.token = token
-        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Closes the connections.
+    package func shutdown() {
+        pool?.shutdown()
     }
 
     /// Sends one request and reads the whole answer.
@@ -34,22 +49,27 @@ package struct Transport: Sendable {
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
         timeout: Duration
     ) async throws -> Response {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
+        guard let pool else {
+            throw TaskGateError.invalidConfiguration(
+                "the server URL must be http://host[:port] without a path (https is not supported yet), got"
+                    + " '\(baseURL)'")
         }
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.reserveCapacity(4 + headers.count)
+        head.headers.add(name: "Host", value: pool.target.authority)
+        if let token { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: String(body.count))
+        } else if method == .POST || method == .PUT {
+            head.headers.add(name: "Content-Length", value: "0")
+        }
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
-            let buffer = try await response.body.collect(upTo: maxResponseBytes)
-            return Response(
-                status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
-        } catch is CancellationError {
+            return try await pool.execute(head: head, body: body, deadline: .now() + .nanoseconds(timeout.nanoseconds))
+        } catch HTTP1Connection.Failure.cancelled {
             throw CancellationError()
-        } catch let error as HTTPClientError where error == .cancelled {
+        } catch is CancellationError {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }

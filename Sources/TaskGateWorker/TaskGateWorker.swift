@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -64,7 +63,6 @@ public final class TaskGateWorker: Service, Sendable {
     public let configuration: Configuration
     let handlers: WorkerHandlers
     let logger: Logger
-    let http: HTTPClient
     let transport: Transport
     let state = Mutex(State())
 
@@ -74,12 +72,9 @@ public final class TaskGateWorker: Service, Sendable {
         self.configuration = configuration
         self.handlers = handlers
         self.logger = logger
-        var http = HTTPClient.Configuration()
-        http.timeout = .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds))
-        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4)
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         self.transport = Transport(
-            http: self.http, baseURL: configuration.baseURL, token: configuration.token, maxResponseBytes: 64 << 20)
+            baseURL: configuration.baseURL, token: configuration.token, maxConnections: 4,
+            connectTimeout: configuration.connectTimeout, maxResponseBytes: 64 << 20)
     }
 
     /// The id the server gave this worker, once registered.
@@ -112,10 +107,10 @@ public final class TaskGateWorker: Service, Sendable {
             await Task { await self.drainAndLeave() }.value
         } catch {
             await stopAll()
-            try? await http.shutdown()
+            transport.shutdown()
             throw error
         }
-        try await http.shutdown()
+        transport.shutdown()
     }
 
     /// `POST /workers`, retried until it succeeds; throws only `CancellationError`.

@@ -5,20 +5,10 @@ import Testing
 
 @testable import TaskGateClient
 
-func wireTask(_ state: WireTaskState, result: JSONValue? = nil, error: WireTaskError? = nil) -> WireTask {
-    var fields: [String: JSONValue] = [
-        "id": "0000000000000001", "function": "f", "args": .null, "state": .string(state.rawValue),
-        "done": .bool(state.isTerminal), "version": 1, "attempt": 1, "max_retries": 3, "priority": 0, "tags": [],
-        "created_at": "2026-11-25T00:00:00.000000Z", "updated_at": "2026-11-25T00:00:00.000000Z",
-    ]
-    if let result { fields["result"] = result }
-    if let error {
-        fields["error"] = [
-            "type": .string(error.type), "title": .string(error.title), "detail": .string(error.detail),
-            "code": .string(error.code),
-        ]
-    }
-    return try! JSONDecoder().decode(WireTask.self, from: JSONEncoder().encode(JSONValue.object(fields)))
+func wireTask(_ state: WireTaskState, result: JSONValue? = nil, error: WireTaskError? = nil) -> WireTaskStatus {
+    WireTaskStatus(
+        id: "0000000000000001", function: "f", state: state, done: state.isTerminal, version: 1, result: result,
+        error: error)
 }
 
 /// The future's life without I/O: every cancel answer, the result/cancel race, first outcome wins.
