@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A one-pass pull reader over UTF-8 JSON: the caller asks for the value it expects next (a string, an integer,
 /// an object's members) and the reader checks the syntax as it goes, building nothing it is not asked for. It is
 /// what the client decodes the server's answers with: Foundation's `JSONDecoder` on Linux spent three quarters of
@@ -62,26 +68,8 @@ public struct JSONReader: ~Copyable {
     /// The next value, which must be a string.
     public mutating func string() throws(WireFormatError) -> String {
         guard try peekByte() == UInt8(ascii: "\"") else { throw mismatch("a string") }
-        index += 1
-        let start = index
-        var escaped = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "\""):
-                let body = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                return escaped ? JSONScanner.unescape(body) : String(decoding: body, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                escaped = true
-                try escape()
-            case 0..<0x20:
-                throw syntax("control character in a string")
-            default:
-                index += 1
-            }
-        }
-        throw syntax("unterminated string")
+        let (body, escaped) = try scanString()
+        return escaped ? JSONScanner.unescape(body) : String(decoding: body, as: UTF8.self)
     }
 
     /// The next value, which must be a string or `null` (nil).
@@ -131,19 +119,54 @@ public struct JSONReader: ~Copyable {
     public mutating func skip() throws(WireFormatError) {
         switch try peekByte() {
         case UInt8(ascii: "{"):
-            try object { (reader: inout JSONReader, _: String) throws(WireFormatError) in try reader.skip() }
+            try members { (reader: inout JSONReader, _: Key) throws(WireFormatError) in try reader.skip() }
         case UInt8(ascii: "["):
             try array { (reader: inout JSONReader) throws(WireFormatError) in try reader.skip() }
         case UInt8(ascii: "\""):
-            _ = try string()
+            _ = try scanString()
         default:
             _ = try value()
         }
     }
 
-    /// The next value, which must be an object: calls `member` with each key, and `member` must consume the value.
+    /// An object's key as it stands in the text: compared with a literal (`case "state":`) without building a
+    /// `String`. It points into the text being read, so it must not outlive the `members` callback it is passed to.
+    public struct Key {
+        fileprivate let bytes: UnsafeBufferPointer<UInt8>
+        fileprivate let escaped: Bool
+
+        fileprivate init(_ bytes: UnsafeBufferPointer<UInt8>, escaped: Bool) {
+            self.bytes = bytes
+            self.escaped = escaped
+        }
+
+        /// The decoded key.
+        public var string: String {
+            escaped ? JSONScanner.unescape(bytes) : String(decoding: bytes, as: UTF8.self)
+        }
+
+        /// Whether `key` is `literal`.
+        public static func ~= (literal: StaticString, key: Key) -> Bool {
+            if key.escaped { return key.string == literal.description }
+            return literal.withUTF8Buffer { expected in
+                expected.count == key.bytes.count
+                    && (expected.count == 0 || memcmp(expected.baseAddress!, key.bytes.baseAddress!, expected.count) == 0)
+            }
+        }
+    }
+
+    /// The next value, which must be an object: calls `member` with each key (as a `String`), and `member` must
+    /// consume the value.
     public mutating func object(
         _ member: (inout JSONReader, String) throws(WireFormatError) -> Void
+    ) throws(WireFormatError) {
+        try members { (reader: inout JSONReader, key: Key) throws(WireFormatError) in try member(&reader, key.string) }
+    }
+
+    /// The next value, which must be an object: calls `member` with each key as it stands in the text (match it
+    /// against literals), and `member` must consume the value.
+    public mutating func members(
+        _ member: (inout JSONReader, Key) throws(WireFormatError) -> Void
     ) throws(WireFormatError) {
         guard try peekByte() == UInt8(ascii: "{") else { throw mismatch("an object") }
         try enter()
@@ -155,14 +178,16 @@ public struct JSONReader: ~Copyable {
         }
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw syntax("expected a string key") }
-            let key = try string()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw syntax("expected a string key")
+            }
+            let (key, escaped) = try scanString()
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                 throw syntax("expected ':' after a key")
             }
             index += 1
-            try member(&self, key)
+            try member(&self, Key(key, escaped: escaped))
             skipWhitespace()
             guard index < bytes.count else { throw syntax("unexpected end of input in an object") }
             switch bytes[index] {
@@ -253,6 +278,29 @@ public struct JSONReader: ~Copyable {
         }
         guard matches else { throw syntax("invalid literal") }
         index += count
+    }
+
+    /// Scans a string (at its opening quote): its body between the quotes, and whether it has escapes.
+    private mutating func scanString() throws(WireFormatError) -> (UnsafeBufferPointer<UInt8>, escaped: Bool) {
+        index += 1
+        let start = index
+        var escaped = false
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                let body = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                return (body, escaped)
+            case UInt8(ascii: "\\"):
+                escaped = true
+                try escape()
+            case 0..<0x20:
+                throw syntax("control character in a string")
+            default:
+                index += 1
+            }
+        }
+        throw syntax("unterminated string")
     }
 
     /// Checks one escape sequence (at the backslash) and steps over it.

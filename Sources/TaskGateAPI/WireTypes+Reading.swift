@@ -24,7 +24,7 @@ extension WireTask {
         var finishedAt: String?
         var expiresAt: String?
         var cancel: WireCancelInfo?
-        try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
             switch key {
             case "id": id = try reader.string()
             case "function": function = try reader.string()
@@ -101,8 +101,11 @@ private func batch<T>(
 ) throws(WireFormatError) -> [T] {
     try JSONReader.read(json) { (reader: inout JSONReader) throws(WireFormatError) in
         var tasks: [T]?
-        try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
-            if key == "tasks" { tasks = try list(&reader, read) } else { try reader.skip() }
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
+            switch key {
+            case "tasks": tasks = try list(&reader, read)
+            default: try reader.skip()
+            }
         }
         guard let tasks else { throw reader.invalid("a batch answer needs tasks") }
         return tasks
@@ -118,7 +121,7 @@ private func waitResult<T>(
         var pending: [String] = []
         var notFound: [String] = []
         var expired: [String] = []
-        try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
             switch key {
             case "tasks": tasks = try list(&reader, read)
             case "pending": pending = try reader.strings()
@@ -151,7 +154,7 @@ extension WireTaskStatus {
         var version: Int?
         var result: JSONValue?
         var error: WireTaskError?
-        try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
             switch key {
             case "id": id = try reader.string()
             case "function": function = try reader.string()
@@ -215,7 +218,7 @@ extension WireTaskError {
         var title: String?
         var detail: String?
         var code: String?
-        try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
             switch key {
             case "type": type = try reader.string()
             case "title": title = try reader.string()
@@ -237,7 +240,7 @@ extension WireCancelInfo {
         var requestedAt: String?
         var confirm: String?
         var workerFinished = false
-        try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
             switch key {
             case "requested_at": requestedAt = try reader.string()
             case "confirm": confirm = try reader.optionalString()
@@ -273,7 +276,7 @@ extension WireTaskPage {
         self = try JSONReader.read(json) { (reader: inout JSONReader) throws(WireFormatError) in
             var tasks: [WireTask]?
             var cursor: String?
-            try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+            try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
                 switch key {
                 case "tasks": tasks = try list(&reader, readTask)
                 case "next_cursor": cursor = try reader.optionalString()
@@ -293,7 +296,7 @@ extension WireProblem {
             var problem = WireProblem(type: "about:blank", title: "", status: 0, detail: "", code: "")
             var hasCode = false
             var hasStatus = false
-            try reader.object { (reader: inout JSONReader, key: String) throws(WireFormatError) in
+            try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
                 switch key {
                 case "type": problem.type = try reader.string()
                 case "title": problem.title = try reader.string()

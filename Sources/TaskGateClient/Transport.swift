@@ -57,14 +57,24 @@ package struct Transport: Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.reserveCapacity(4 + headers.count)
         head.headers.add(name: "Host", value: pool.target.authority)
-        if let token { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let token {
+            guard Self.isValidHeaderValue(token) else {
+                throw TaskGateError.invalidConfiguration("the token may not contain CR, LF or NUL")
+            }
+            head.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
         if let body {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: String(body.count))
         } else if method == .POST || method == .PUT {
             head.headers.add(name: "Content-Length", value: "0")
         }
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        for (name, value) in headers {
+            guard Self.isValidHeaderValue(value) else {
+                throw TaskGateError.invalidConfiguration("the \(name) header may not contain CR, LF or NUL")
+            }
+            head.headers.add(name: name, value: value)
+        }
         do {
             return try await pool.execute(head: head, body: body, deadline: .now() + .nanoseconds(timeout.nanoseconds))
         } catch HTTP1Connection.Failure.cancelled {
@@ -75,6 +85,11 @@ package struct Transport: Sendable {
             if Task.isCancelled { throw CancellationError() }
             throw TaskGateError.disconnected(String(describing: error))
         }
+    }
+
+    /// Whether `value` can be sent as a header value (no CR, LF or NUL: nothing that could end the header).
+    static func isValidHeaderValue(_ value: String) -> Bool {
+        !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 
     /// Reads an answer with one of the wire types' one-pass readers (`WireTask.init(json:)`, ...).

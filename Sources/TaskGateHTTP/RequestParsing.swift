@@ -141,16 +141,47 @@ enum RequestParsing {
         return .seconds(seconds, atMost: max)
     }
 
-    /// The `wait` preference of a `Prefer` header (RFC 7240), if any.
+    /// The `wait` preference of a `Prefer` header (RFC 7240), if any: `wait=N` among comma-separated preferences,
+    /// with optional spaces, quotes and `;` parameters. Read on the bytes: every `Prefer: wait` submit pays for it.
     static func preferWait(_ header: String) -> Double? {
-        for preference in header.split(separator: ",") {
-            let token = trim(preference.split(separator: ";").first ?? "")
-            let parts = token.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "wait" else { continue }
-            let value = trim(parts[1], ["\""])
-            if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return seconds }
+        var header = header
+        return header.withUTF8 { bytes -> Double? in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                if let seconds = waitValue(UnsafeBufferPointer(rebasing: bytes[start..<end])) { return seconds }
+                start = end + 1
+            }
+            return nil
         }
-        return nil
+    }
+
+    private static let waitName = Array("wait".utf8)
+
+    /// `N` of one `wait=N` preference; nil for any other preference or a value that is not a non-negative number.
+    private static func waitValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var index = 0
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+        let name = waitName
+        guard index + name.count <= bytes.count else { return nil }
+        for offset in 0..<name.count where bytes[index + offset] | 0x20 != name[offset] { return nil }
+        index += name.count
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { return nil }
+        index += 1
+        while index < bytes.count, isSpace(bytes[index]) || bytes[index] == UInt8(ascii: "\"") { index += 1 }
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: ";"), !isSpace(bytes[end]), bytes[end] != UInt8(ascii: "\"")
+        {
+            end += 1
+        }
+        guard end > index,
+            let seconds = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)),
+            seconds.isFinite, seconds >= 0
+        else { return nil }
+        return seconds
     }
 
     /// The versions named by an `If-None-Match` header; `nil` stands for `*`.

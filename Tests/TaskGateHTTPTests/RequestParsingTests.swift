@@ -23,4 +23,27 @@ struct RequestParsingTests {
     func jsonMediaTypes(contentType: String, isJSON: Bool) {
         #expect(RequestParsing.isJSON(contentType) == isJSON)
     }
+
+    @Test(
+        arguments: [
+            ("wait=5", 5.0),
+            ("wait=0.005", 0.005),
+            ("WAIT=2", 2.0),
+            ("respond-async, wait=10", 10.0),
+            ("  wait = 3 ", 3.0),
+            ("wait=\"7\"", 7.0),
+            ("wait=4;foo=bar", 4.0),
+            ("handling=lenient,wait=1.5, return=minimal", 1.5),
+            ("wait=0", 0.0),
+        ] as [(String, Double)])
+    func preferWaitValues(header: String, seconds: Double) {
+        #expect(RequestParsing.preferWait(header) == seconds)
+    }
+
+    @Test(arguments: [
+        "", "respond-async", "wait", "wait=", "wait=-1", "wait=abc", "waiting=5", "wai=5", "wait=inf", "wait=nan",
+    ])
+    func preferWithoutAUsableWait(header: String) {
+        #expect(RequestParsing.preferWait(header) == nil)
+    }
 }

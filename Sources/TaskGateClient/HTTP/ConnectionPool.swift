@@ -156,10 +156,18 @@ final class ConnectionPool: Sendable {
     }
 
     private func lease(deadline: NIODeadline) async throws -> HTTP1Connection {
-        let waiterID = state.withLock { state -> Int in
+        // The common case, without a continuation: an idle connection that is fresh enough.
+        let now = NIODeadline.now()
+        let maxIdle = TimeAmount.nanoseconds(idleTimeout.nanoseconds)
+        let (idle, waiterID) = state.withLock { state -> (HTTP1Connection?, Int) in
             state.nextID += 1
-            return state.nextID
+            guard !state.closed, let (connection, since) = state.idle.last, now - since <= maxIdle,
+                connection.isOpen
+            else { return (nil, state.nextID) }
+            state.idle.removeLast()
+            return (connection, state.nextID)
         }
+        if let idle { return idle }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<HTTP1Connection, any Error>) in
@@ -251,7 +259,9 @@ final class ConnectionPool: Sendable {
             .channelInitializer { channel in
                 connection.attach(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // `Transport.send` refuses header values with CR, LF or NUL itself (cheaper than NIO's
+                    // validator, which took 5% of the event loop's time).
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
