@@ -26,6 +26,7 @@ if let value = environment["BENCH_BATCH"].flatMap(Int.init) { configuration.batc
 if let value = environment["BENCH_INFLIGHT"].flatMap(Int.init) { configuration.batchConcurrency = value }
 if let value = environment["BENCH_SUBMIT_WAIT_MS"].flatMap(Int.init) { configuration.submitWait = .milliseconds(value) }
 if let value = environment["BENCH_CONNECTIONS"].flatMap(Int.init) { configuration.maxConnections = value }
+if let value = environment["BENCH_DIRECT"].flatMap(Int.init) { configuration.maxDirectSubmits = value }
 if let value = environment["BENCH_POLLS"].flatMap(Int.init) { configuration.maxPollConnections = value }
 let client = TaskGateClient(configuration: configuration)
 

@@ -150,7 +150,8 @@ public struct JSONReader: ~Copyable {
             if key.escaped { return key.string == literal.description }
             return literal.withUTF8Buffer { expected in
                 expected.count == key.bytes.count
-                    && (expected.count == 0 || memcmp(expected.baseAddress!, key.bytes.baseAddress!, expected.count) == 0)
+                    && (expected.count == 0
+                        || memcmp(expected.baseAddress!, key.bytes.baseAddress!, expected.count) == 0)
             }
         }
     }

@@ -28,6 +28,16 @@ public struct SubmitOptions: Sendable, Hashable {
     }
 }
 
+/// A single submission waiting in `SubmitQueue` for the next batch.
+struct QueuedSubmit: Sendable {
+    /// The task's function.
+    var function: String
+    /// The task object.
+    var body: [UInt8]
+    /// Resumed with the task as the server accepted it, or the error.
+    var continuation: CheckedContinuation<WireTaskStatus?, any Error>
+}
+
 /// Writes submission bodies with `JSONWriter`: `JSONValue` arguments directly, other `Encodable` arguments through
 /// one `JSONEncoder` call for all of them (split with `JSONScanner`), so the envelope never goes through Foundation.
 enum SubmitBody {
@@ -124,8 +134,30 @@ extension TaskGateClient {
     ) async throws -> TaskFuture {
         try checkOpen()
         let body = try SubmitBody.single(function: function, args: args, options: options)
+        // Submissions with an idempotency key always go alone: the key is a header of `POST /tasks`.
+        if options.idempotencyKey == nil, configuration.maxDirectSubmits > 0 {
+            let batched = try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<WireTaskStatus?, any Error>) in
+                let route = submitQueue.withLock {
+                    $0.admit(QueuedSubmit(function: function, body: body, continuation: continuation))
+                }
+                switch route {
+                case .direct: continuation.resume(returning: nil)
+                case .queued(let startSender): if startSender { Task { await self.sendQueuedSubmits() } }
+                }
+            }
+            if let batched { return future(for: batched) }
+            defer { submitQueue.withLock { $0.directFinished() } }
+            return future(for: try await submitAlone(function: function, body: body, idempotencyKey: nil))
+        }
+        return future(
+            for: try await submitAlone(function: function, body: body, idempotencyKey: options.idempotencyKey))
+    }
+
+    /// `POST /tasks` of one task, with the short server-side wait when `SubmitWaitPolicy` says so.
+    private func submitAlone(function: String, body: [UInt8], idempotencyKey: String?) async throws -> WireTaskStatus {
         var headers: [(String, String)] = []
-        if let key = options.idempotencyKey { headers.append(("Idempotency-Key", key)) }
+        if let idempotencyKey { headers.append(("Idempotency-Key", idempotencyKey)) }
         var wait: Duration?
         if let submitWait = configuration.submitWait, submitWait > .zero,
             submitWaits.withLock({ $0.shouldWait(function) })
@@ -143,7 +175,61 @@ extension TaskGateClient {
         if wait != nil, response.headers.contains(name: "Preference-Applied") {
             submitWaits.withLock { $0.waited(function, finished: task.done) }
         }
-        return future(for: task)
+        return task
+    }
+
+    /// The one sender of queued submissions: sends what is queued as one `POST /tasks/batch`, again while more
+    /// came meanwhile, and ends when the queue is empty.
+    func sendQueuedSubmits() async {
+        while let batch = submitQueue.withLock({ $0.nextBatch() }) {
+            await sendBatch(batch)
+        }
+    }
+
+    /// Answers every submission of `batch`. The server accepts a batch whole or not at all, so when it refuses one
+    /// (an invalid task, a full queue) each submission is sent again alone and gets its own answer; when the batch
+    /// fails in transit, whether it was accepted is unknown, and each submission fails as a lone one would.
+    private func sendBatch(_ batch: [QueuedSubmit]) async {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        body.reserveCapacity(2 + batch.reduce(0) { $0 + $1.body.count + 1 })
+        for (index, submit) in batch.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: submit.body)
+        }
+        body.append(UInt8(ascii: "]"))
+        let response: Transport.Response
+        do {
+            response = try await transport.send(
+                .POST, "/tasks/batch", body: body, timeout: configuration.requestTimeout)
+        } catch {
+            for submit in batch { submit.continuation.resume(throwing: error) }
+            return
+        }
+        guard response.status == 202 else {
+            await withTaskGroup(of: Void.self) { group in
+                for submit in batch {
+                    group.addTask {
+                        do {
+                            let task = try await self.submitAlone(
+                                function: submit.function, body: submit.body, idempotencyKey: nil)
+                            submit.continuation.resume(returning: task)
+                        } catch {
+                            submit.continuation.resume(throwing: error)
+                        }
+                    }
+                }
+            }
+            return
+        }
+        do {
+            let tasks = try transport.read(response, WireTaskStatus.batch(json:))
+            guard tasks.count == batch.count else {
+                throw TaskGateError.invalidResponse("a batch of \(batch.count) answered \(tasks.count) tasks")
+            }
+            for (submit, task) in zip(batch, tasks) { submit.continuation.resume(returning: task) }
+        } catch {
+            for submit in batch { submit.continuation.resume(throwing: error) }
+        }
     }
 
     /// Submits one task per element of `args` (each element is one task's arguments) through

@@ -37,6 +37,9 @@ public final class TaskGateClient: Sendable {
         /// task is decided in one round trip; nil or zero never waits. Functions that do not finish in time stop
         /// waiting (`SubmitWaitPolicy`).
         public var submitWait: Duration? = .milliseconds(5)
+        /// Single `submit` calls in flight at once before further ones are queued and sent together as one
+        /// `POST /tasks/batch` (`SubmitQueue`); 0 sends every submission alone.
+        public var maxDirectSubmits = 8
         /// The largest answer read.
         public var maxResponseBytes = 64 << 20
 
@@ -53,6 +56,8 @@ public final class TaskGateClient: Sendable {
     let poller: Poller
     /// Which functions `submit` waits for.
     let submitWaits = Mutex(SubmitWaitPolicy())
+    /// How single submissions go out: alone, or queued for a batch.
+    let submitQueue: Mutex<SubmitQueue<QueuedSubmit>>
     private let closed = Atomic<Bool>(false)
 
     /// A client for the server in `configuration`; connections open on first use.
@@ -63,6 +68,7 @@ public final class TaskGateClient: Sendable {
             maxConnections: max(configuration.maxConnections, configuration.maxPollConnections + 2),
             connectTimeout: configuration.connectTimeout, maxResponseBytes: configuration.maxResponseBytes)
         poller = Poller(transport: transport, configuration: configuration)
+        submitQueue = Mutex(SubmitQueue(maxDirect: configuration.maxDirectSubmits, maxBatch: configuration.batchSize))
     }
 
     /// A client for the server at `baseURL` with the default configuration.
