@@ -114,7 +114,7 @@ let package = Package(
             path: "Benchmarks/ClientBench"
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
-        .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI"]),
+        .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI", "TaskGateTesting"]),
         .testTarget(
             name: "TaskGateHTTPTests",
             dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]

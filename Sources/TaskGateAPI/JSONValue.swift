@@ -2,7 +2,7 @@
 public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
-    /// A number without a fraction or exponent that fits 64 bits.
+    /// A number without a fraction or exponent that fits 64 bits (`JSONReader` reads `2.0` as `.number(2.0)`).
     case integer(Int64)
     case number(Double)
     case string(String)

@@ -227,10 +227,12 @@ final class CallCounter: Sendable {
 /// Runs `body` with a `TaskGateClient` for `server` and shuts the client down however `body` ends (shutting down
 /// twice is harmless).
 func withTaskGateClient(
-    _ server: LiveServer, isolation: isolated (any Actor)? = #isolation,
-    _ body: (TaskGateClient) async throws -> Void
+    _ server: LiveServer, configure: (inout TaskGateClient.Configuration) -> Void = { _ in },
+    isolation: isolated (any Actor)? = #isolation, _ body: (TaskGateClient) async throws -> Void
 ) async throws {
-    let client = TaskGateClient(baseURL: server.baseURL)
+    var configuration = TaskGateClient.Configuration(baseURL: server.baseURL)
+    configure(&configuration)
+    let client = TaskGateClient(configuration: configuration)
     do {
         try await body(client)
     } catch {

@@ -68,6 +68,9 @@ import Testing
             #expect(server == client, "\(name): the client's encoding differs from the server's JSON")
             if name != "pending" { #expect(task.state == expected[name], "\(name)") }
             #expect(task.done == task.state.isTerminal, "\(name)")
+            // The client's one-pass readers agree with the Codable decoding.
+            #expect(try WireTask(json: body) == task, "\(name): WireTask(json:) differs")
+            #expect(try WireTaskStatus(json: body) == WireTaskStatus(task), "\(name): WireTaskStatus(json:) differs")
         }
         // Spot checks that the fields carry what they should.
         let failed = try Self.roundTrip(bodies["failed"]!).task
@@ -84,5 +87,30 @@ import Testing
         let decoded = try JSONDecoder().decode(WireTaskPage.self, from: Data(page.body))
         #expect(decoded.tasks.count == 3)
         #expect(decoded.nextCursor != nil)
+        #expect(try WireTaskPage(json: page.body) == decoded)
+
+        // A batch's answer and a wait's answer, read by the client's readers.
+        let batch = await h.send("POST", "/tasks/batch", json: #"[{"function":"f","args":1},{"function":"f"}]"#)
+        #expect(batch.status == 202)
+        let statuses = try WireTaskStatus.batch(json: batch.body)
+        #expect(statuses.count == 2 && statuses.allSatisfy { $0.function == "f" && !$0.done })
+        let ids = statuses.map(\.id)
+        let waited = await h.send(
+            "POST", "/tasks/wait", json: #"{"ids":["\#(ids[0])","\#(ids[1])","0000000000000abc"],"timeout_s":0}"#)
+        let wait = try WireTaskStatus.waitResult(json: waited.body)
+        let codable = try JSONDecoder().decode(WireWaitResult.self, from: Data(waited.body))
+        #expect(wait.tasks == codable.tasks.map(WireTaskStatus.init))
+        #expect(wait.pending == codable.pending && wait.notFound == codable.notFound && wait.expired == codable.expired)
+        #expect(wait.notFound == ["0000000000000abc"])
+
+        // A problem with the task it is about (409 cancel_failed carries the finished task).
+        let done = try await h.submit()
+        try h.take()
+        try h.succeed(done, result: "7")
+        let refused = await h.send("DELETE", "/tasks/\(done)")
+        #expect(refused.status == 409)
+        let problem = try WireProblem(json: refused.body)
+        #expect(problem == (try JSONDecoder().decode(WireProblem.self, from: Data(refused.body))))
+        #expect(problem.code == "cancel_failed" && problem.task?.result == 7)
     }
 }
