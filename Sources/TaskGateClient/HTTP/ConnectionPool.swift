@@ -107,8 +107,9 @@ final class ConnectionPool: Sendable {
     /// One exchange: a connection from the pool, the request, the whole answer; the connection goes back to the
     /// pool after a complete keep-alive answer. Fails with `HTTP1Connection.Failure` or a connect error; cancelling
     /// the calling task fails it with `.cancelled` at once. A connection found closed before anything was written
-    /// is replaced, and the request sent on another.
+    /// is replaced, and the request sent on another (three times at most).
     func execute(head: HTTPRequestHead, body: [UInt8]?, deadline: NIODeadline) async throws -> Transport.Response {
+        var replaced = 0
         while true {
             let connection = try await lease(deadline: deadline)
             // A leased connection is connected: `channel` was set when it connected.
@@ -126,6 +127,10 @@ final class ConnectionPool: Sendable {
                 giveBack(connection)
                 return response
             } catch HTTP1Connection.Failure.notSent {
+                // Closed between leaving the pool and the write; a server that closes every connection at once
+                // must not keep the request looping.
+                replaced += 1
+                if replaced >= 3 { throw HTTP1Connection.Failure.closed("the server closed 3 connections in a row") }
                 continue
             }
         }
