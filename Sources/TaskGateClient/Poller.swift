@@ -155,7 +155,9 @@ final class Poller: Sendable {
             let body = WireWaitRequest(ids: ids, timeoutSeconds: wait.seconds).encoded()
             let transport = transport
             let timeout = retrying ? retryTimeout : pollWait + requestTimeout
-            let request = Task { try await transport.send(.POST, "/tasks/wait", body: body, timeout: timeout) }
+            let request = Task {
+                try await transport.send(.POST, "/tasks/wait", body: body, headers: Transport.minimal, timeout: timeout)
+            }
             let interruptedEarly = state.withLock { state -> Bool in
                 guard state.groups[id] != nil, !state.closed else { return true }
                 state.groups[id]!.inFlight = request

@@ -200,7 +200,7 @@ extension TaskGateClient {
         let response: Transport.Response
         do {
             response = try await transport.send(
-                .POST, "/tasks/batch", body: body, timeout: configuration.requestTimeout)
+                .POST, "/tasks/batch", body: body, headers: Transport.minimal, timeout: configuration.requestTimeout)
         } catch {
             for submit in batch { submit.continuation.resume(throwing: error) }
             return
@@ -290,7 +290,7 @@ extension TaskGateClient {
     ) async throws -> [TaskFuture] {
         let body = try SubmitBody.batch(function: function, args: args, options: options)
         let response = try await transport.send(
-            .POST, "/tasks/batch", body: body, timeout: configuration.requestTimeout)
+            .POST, "/tasks/batch", body: body, headers: Transport.minimal, timeout: configuration.requestTimeout)
         guard response.status == 202 else { throw TaskGateError.server(transport.problem(response)) }
         let tasks = try transport.read(response, WireTaskStatus.batch(json:))
         guard tasks.count == args.count else {

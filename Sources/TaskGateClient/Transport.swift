@@ -87,6 +87,10 @@ package struct Transport: Sendable {
         }
     }
 
+    /// `Prefer: return=minimal`: batch and wait answers then carry each task's status only (id, function, state,
+    /// result, error), which is all a future reads — a third of the bytes to write and to read.
+    static let minimal = [("Prefer", "return=minimal")]
+
     /// Whether `value` can be sent as a header value (no CR, LF or NUL: nothing that could end the header).
     static func isValidHeaderValue(_ value: String) -> Bool {
         !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }

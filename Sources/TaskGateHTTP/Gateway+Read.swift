@@ -50,7 +50,8 @@ extension Gateway {
         }
     }
 
-    /// `POST /tasks/wait` `{ids, mode, timeout_s}`: waits for any or all, then lists what is done.
+    /// `POST /tasks/wait` `{ids, mode, timeout_s}`: waits for any or all, then lists what is done (each task's status
+    /// only with `Prefer: return=minimal`).
     func waitMany(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let members = try RequestParsing.object(body)
@@ -88,17 +89,17 @@ extension Gateway {
         guard ids.count + unknown.count <= scheduler.configuration.maxBatchSize else {
             throw .invalidRequest("at most \(scheduler.configuration.maxBatchSize) ids", pointer: "/ids")
         }
-        let headers: [(name: String, value: String)] = [
-            ("Preference-Applied", "wait=\(RequestParsing.seconds(timeout))")
-        ]
+        let minimal = request.header("prefer").map(RequestParsing.prefersMinimal) ?? false
+        let applied = "wait=\(RequestParsing.seconds(timeout))" + (minimal ? ", return=minimal" : "")
+        let headers: [(name: String, value: String)] = [("Preference-Applied", applied)]
         return try park(.tasks(ids, mode: mode), timeout: timeout) { [unknown] result in
-            Self.waitResponse(result.lookups, unknown: unknown, headers: headers)
+            Self.waitResponse(result.lookups, unknown: unknown, minimal: minimal, headers: headers)
         }
     }
 
-    static func waitResponse(_ lookups: [TaskLookup], unknown: [String], headers: [(name: String, value: String)])
-        -> HTTPResponse
-    {
+    static func waitResponse(
+        _ lookups: [TaskLookup], unknown: [String], minimal: Bool, headers: [(name: String, value: String)]
+    ) -> HTTPResponse {
         var writer = JSONWriter(capacity: 512)
         writer.beginObject()
         writer.key("tasks")
@@ -111,7 +112,11 @@ extension Gateway {
             switch lookup {
             case .found(let record):
                 guard seen.insert(record.id).inserted else { continue }
-                if record.done { TaskJSON.write(record, into: &writer) } else { pending.append(record.id.description) }
+                if record.done {
+                    TaskJSON.write(record, minimal: minimal, into: &writer)
+                } else {
+                    pending.append(record.id.description)
+                }
             case .expired(let id): expired.append(id.description)
             case .notFound(let id): notFound.append(id.description)
             }

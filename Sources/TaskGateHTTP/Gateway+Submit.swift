@@ -43,7 +43,8 @@ extension Gateway {
         return parked ?? .respond(TaskJSON.response(202, record, headers: headers))
     }
 
-    /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order.
+    /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order (each task's
+    /// status only with `Prefer: return=minimal`).
     func submitBatch(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let elements: [(range: Range<Int>, kind: JSONKind)]?
@@ -71,15 +72,18 @@ extension Gateway {
             throw Problem(error)
         }
         if !work.isEmpty { deferred.add(work.run) }
-        var writer = JSONWriter(capacity: 256 * outcomes.count)
+        let minimal = request.header("prefer").map(RequestParsing.prefersMinimal) ?? false
+        var writer = JSONWriter(capacity: (minimal ? 96 : 256) * outcomes.count)
         writer.beginObject()
         writer.key("tasks")
         writer.beginArray()
         for outcome in outcomes {
-            if case .created(let record) = outcome { TaskJSON.write(record, into: &writer) }
+            if case .created(let record) = outcome { TaskJSON.write(record, minimal: minimal, into: &writer) }
         }
         writer.endArray()
         writer.endObject()
-        return .respond(.json(202, writer.bytes, headers: [("Cache-Control", "no-store")]))
+        var headers: [(name: String, value: String)] = [("Cache-Control", "no-store")]
+        if minimal { headers.append(("Preference-Applied", "return=minimal")) }
+        return .respond(.json(202, writer.bytes, headers: headers))
     }
 }

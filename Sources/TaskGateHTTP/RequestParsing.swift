@@ -157,6 +157,16 @@ enum RequestParsing {
         }
     }
 
+    /// Whether a `Prefer` header asks for `return=minimal` (RFC 7240): answers then carry each task's status only.
+    static func prefersMinimal(_ header: String) -> Bool {
+        header.split(separator: ",").contains { preference in
+            let token = trim(preference.split(separator: ";").first ?? "")
+            let parts = token.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 && trim(parts[0]).lowercased() == "return"
+                && trim(parts[1], ["\""]).lowercased() == "minimal"
+        }
+    }
+
     private static let waitName = Array("wait".utf8)
 
     /// `N` of one `wait=N` preference; nil for any other preference or a value that is not a non-negative number.

@@ -29,16 +29,7 @@ enum TaskJSON {
         }
         if let error = record.error {
             writer.key("error")
-            writer.beginObject()
-            writer.key("type")
-            writer.string(error.typeURI)
-            writer.key("title")
-            writer.string(error.title)
-            writer.key("detail")
-            writer.string(error.detail)
-            writer.key("code")
-            writer.string(error.code.rawValue)
-            writer.endObject()
+            writeError(error, into: &writer)
         }
         writer.key("attempt")
         writer.number(record.attempt)
@@ -72,16 +63,67 @@ enum TaskJSON {
         }
         if let cancel = record.cancel {
             writer.key("cancel")
-            writer.beginObject()
-            writer.key("requested_at")
-            writer.timestamp(nanosecondsSinceEpoch: cancel.requestedAt.nanoseconds)
-            writer.key("confirm")
-            if let confirm = cancel.confirm { writer.string(confirm.rawValue) } else { writer.null() }
-            writer.key("worker_finished")
-            writer.bool(cancel.workerFinished)
-            writer.endObject()
+            writeCancel(cancel, into: &writer)
         }
         writer.endObject()
+    }
+
+    private static func writeError(_ error: TaskFailure, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("type")
+        writer.string(error.typeURI)
+        writer.key("title")
+        writer.string(error.title)
+        writer.key("detail")
+        writer.string(error.detail)
+        writer.key("code")
+        writer.string(error.code.rawValue)
+        writer.endObject()
+    }
+
+    private static func writeCancel(_ cancel: CancelInfo, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("requested_at")
+        writer.timestamp(nanosecondsSinceEpoch: cancel.requestedAt.nanoseconds)
+        writer.key("confirm")
+        if let confirm = cancel.confirm { writer.string(confirm.rawValue) } else { writer.null() }
+        writer.key("worker_finished")
+        writer.bool(cancel.workerFinished)
+        writer.endObject()
+    }
+
+    /// Writes a task's status (`TaskStatus`: id, function, state, done, version, and result, error and cancel block
+    /// when present), what `Prefer: return=minimal` asks for: no arguments, timestamps or tags.
+    static func writeStatus(_ record: TaskRecord, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("id")
+        writer.plainString(count: 16) { record.id.writeHex(into: $0) }
+        writer.key("function")
+        writer.string(record.function)
+        writer.key("state")
+        writer.string(record.state.rawValue)
+        writer.key("done")
+        writer.bool(record.done)
+        writer.key("version")
+        writer.number(record.version)
+        if let result = record.result {
+            writer.key("result")
+            writer.raw(result.bytes)
+        }
+        if let error = record.error {
+            writer.key("error")
+            writeError(error, into: &writer)
+        }
+        if let cancel = record.cancel {
+            writer.key("cancel")
+            writeCancel(cancel, into: &writer)
+        }
+        writer.endObject()
+    }
+
+    /// Writes one task, whole or (`minimal`) its status.
+    static func write(_ record: TaskRecord, minimal: Bool, into writer: inout JSONWriter) {
+        if minimal { writeStatus(record, into: &writer) } else { write(record, into: &writer) }
     }
 
     /// One task as JSON bytes.

@@ -46,4 +46,18 @@ struct RequestParsingTests {
     func preferWithoutAUsableWait(header: String) {
         #expect(RequestParsing.preferWait(header) == nil)
     }
+
+    @Test(arguments: [
+        ("return=minimal", true),
+        ("Return=Minimal", true),
+        ("respond-async, return=minimal; x=1", true),
+        ("return = \"minimal\"", true),
+        ("return=representation", false),
+        ("wait=5", false),
+        ("", false),
+        ("return=minimalist", false),
+    ])
+    func preferReturnMinimal(header: String, minimal: Bool) {
+        #expect(RequestParsing.prefersMinimal(header) == minimal)
+    }
 }

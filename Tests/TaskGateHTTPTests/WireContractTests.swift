@@ -113,4 +113,35 @@ import Testing
         #expect(problem == (try JSONDecoder().decode(WireProblem.self, from: Data(refused.body))))
         #expect(problem.code == "cancel_failed" && problem.task?.result == 7)
     }
+
+    /// `Prefer: return=minimal` on a batch and a wait: each task is its `TaskStatus` (no arguments, timestamps or
+    /// tags), says so in `Preference-Applied`, and reads as the same status as the whole representation.
+    @Test func minimalAnswersCarryTheStatusOnly() async throws {
+        let h = try GatewayHarness()
+        let minimal = ["Prefer": "respond-async, return=minimal"]
+        let batch = await h.send(
+            "POST", "/tasks/batch", headers: minimal, json: #"[{"function":"f","args":{"big":[1,2,3]},"tags":["t"]}]"#)
+        #expect(batch.status == 202)
+        #expect(batch.headers.contains { $0.name == "Preference-Applied" && $0.value == "return=minimal" })
+        let tasks = try #require(batch.object["tasks"] as? [[String: Any]])
+        #expect(Set(tasks[0].keys) == ["id", "function", "state", "done", "version"])
+        let id = try #require(tasks[0]["id"] as? String)
+        try h.take()
+        try h.succeed(id, result: #"{"r":1}"#)
+
+        let body = #"{"ids":["\#(id)"],"timeout_s":0}"#
+        let whole = await h.send("POST", "/tasks/wait", json: body)
+        let lean = await h.send("POST", "/tasks/wait", headers: minimal, json: body)
+        #expect(lean.headers.contains { $0.name == "Preference-Applied" && $0.value == "wait=0, return=minimal" })
+        let leanTasks = try #require(lean.object["tasks"] as? [[String: Any]])
+        #expect(Set(leanTasks[0].keys) == ["id", "function", "state", "done", "version", "result"])
+        #expect(lean.body.count < whole.body.count)
+        #expect(
+            try WireTaskStatus.waitResult(json: lean.body).tasks == WireTaskStatus.waitResult(json: whole.body).tasks)
+        #expect(try WireTaskStatus.waitResult(json: lean.body).tasks.first?.result == ["r": 1])
+
+        // Other preferences leave the whole representation.
+        let other = await h.send("POST", "/tasks/wait", headers: ["Prefer": "return=representation"], json: body)
+        #expect(other.body == whole.body)
+    }
 }
