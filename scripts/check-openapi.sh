@@ -12,8 +12,11 @@ openapi-spec-validator openapi.yaml
 
 swift build --product taskgate >/dev/null
 out=$(mktemp)
-# A short maximum wait keeps the many long-polls schemathesis sends quick.
-.build/debug/taskgate serve --port 0 --workers 2 --max-wait 2 >"$out" 2>/dev/null &
+# A short maximum wait keeps the many long-polls schemathesis sends quick. Auth is on, with one token that is both a
+# client and a worker token, so schemathesis reaches every endpoint with it and its ignored_auth check confirms that
+# each secured endpoint refuses a request without it.
+token="schemathesis-$RANDOM$RANDOM"
+.build/debug/taskgate serve --port 0 --workers 2 --max-wait 2 --token "$token" --worker-token "$token" >"$out" 2>/dev/null &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 1 100); do
@@ -24,5 +27,5 @@ url=$(head -1 "$out" | sed 's/^listening on //')
 [ -n "$url" ] || { echo "the server did not start"; exit 1; }
 echo "schemathesis against $url"
 # use_after_free is also excluded here (not only in schemathesis.toml): the stateful phase ran it regardless.
-schemathesis run openapi.yaml --url "$url" --checks all --exclude-checks use_after_free --request-timeout 20 --max-response-time 10 \
+schemathesis run openapi.yaml --url "$url" -H "Authorization: Bearer $token" --checks all --exclude-checks use_after_free --request-timeout 20 --max-response-time 10 \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --seed "${SCHEMATHESIS_SEED:-1}" --no-color

@@ -31,12 +31,25 @@ public final class Gateway: Sendable {
     public let configuration: Configuration
     let logger: Logger
     let parkedCount = Atomic<Int>(0)
+    let accessTokens: Mutex<AccessTokens>
 
-    /// Creates the API over `scheduler`.
-    public init(scheduler: Scheduler, configuration: Configuration = Configuration(), logger: Logger) {
+    /// Creates the API over `scheduler`; `tokens` turn auth on (see `AccessTokens`).
+    public init(
+        scheduler: Scheduler, configuration: Configuration = Configuration(), tokens: AccessTokens = AccessTokens(),
+        logger: Logger
+    ) {
         self.scheduler = scheduler
         self.configuration = configuration
+        self.accessTokens = Mutex(tokens)
         self.logger = logger
+    }
+
+    /// The tokens in force.
+    public var tokens: AccessTokens { accessTokens.withLock { $0 } }
+
+    /// Replaces the tokens (a rotation): requests from now on are checked against `tokens`.
+    public func replaceTokens(_ tokens: AccessTokens) {
+        accessTokens.withLock { $0 = tokens }
     }
 
     /// Requests parked right now.
@@ -68,6 +81,7 @@ public final class Gateway: Sendable {
     private func route(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let path = request.path
         let method = request.method
+        try authorize(request)
         switch path {
         case "/tasks":
             switch method {
@@ -96,6 +110,36 @@ public final class Gateway: Sendable {
             case "DELETE": return try cancel(request, id: raw)
             default: throw .methodNotAllowed(method, allowed: ["DELETE", "GET"])
             }
+        }
+    }
+
+    /// Refuses the request unless auth is off, the route is a probe, or its bearer token has a role the route admits:
+    /// 401 without a valid token, 403 with a valid token of another role.
+    func authorize(_ request: HTTPRequest) throws(Problem) {
+        let roles = Self.roles(method: request.method, path: request.path)
+        if roles.isEmpty { return }
+        let failure: Problem? = accessTokens.withLock { tokens in
+            guard tokens.isEnabled else { return nil }
+            guard let header = request.headers["authorization"] else { return .unauthorized(presented: false) }
+            guard let presented = AccessTokens.bearerToken(header) else { return .unauthorized(presented: true) }
+            var known = false
+            for role in AccessTokens.Role.allCases where tokens.admits(presented, as: role) {
+                if roles.contains(role) { return nil }
+                known = true
+            }
+            return known ? .forbidden(roles) : .unauthorized(presented: true)
+        }
+        if let failure { throw failure }
+    }
+
+    /// The roles admitted to a route; none for the probes, which stay open to every caller.
+    static func roles(method: String, path: String) -> [AccessTokens.Role] {
+        switch path {
+        case "/healthz", "/readyz": return []
+        case _ where path.hasPrefix("/workers"):
+            // Reading the workers list is observability for both; changing it and polling are the worker's.
+            return method == "GET" || method == "HEAD" ? [.client, .worker] : [.worker]
+        default: return [.client]
         }
     }
 

@@ -89,6 +89,27 @@ public struct Problem: Error, Sendable {
         Problem(404, "unknown_worker", "No such worker", "'\(id)' is not a worker id (w followed by digits)")
     }
 
+    static func unauthorized(presented: Bool) -> Problem {
+        var problem = Problem(
+            401, "unauthorized", "A valid bearer token is required",
+            presented
+                ? "the Authorization header does not carry a valid token (expected 'Bearer <token>')"
+                : "this server requires 'Authorization: Bearer <token>'")
+        problem.headers = [
+            (
+                "WWW-Authenticate",
+                presented ? #"Bearer realm="taskgate", error="invalid_token""# : #"Bearer realm="taskgate""#
+            )
+        ]
+        return problem
+    }
+
+    static func forbidden(_ roles: [AccessTokens.Role]) -> Problem {
+        Problem(
+            403, "forbidden", "The token's role may not use this endpoint",
+            "this endpoint needs a \(roles.map(\.rawValue).joined(separator: " or ")) token")
+    }
+
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",

@@ -16,8 +16,15 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Every option can also be set by an environment variable (TASKGATE_HOST, TASKGATE_PORT, \
             TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
-            TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS); a flag wins over \
-            the variable.
+            TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
+            TASKGATE_WORKER_TOKEN, TASKGATE_TOKEN_FILE); a flag wins over the variable. TASKGATE_TOKEN and \
+            TASKGATE_WORKER_TOKEN may hold several tokens separated by commas.
+
+            Auth is on when any token is given: every endpoint but /healthz and /readyz then needs \
+            'Authorization: Bearer <token>', client tokens for the tasks API, worker tokens for the worker API. \
+            The token file holds '<role> <token>' lines (role client or worker) and is read again on SIGHUP, \
+            so tokens rotate without a restart. Binding an address other than loopback without a token is \
+            refused unless --insecure is given.
             """
     )
 
@@ -71,8 +78,36 @@ struct Serve: AsyncParsableCommand {
         help: "Seconds an evicted task answers 410 (env TASKGATE_TOMBSTONE_TTL; default 86400).")
     var tombstoneTTL: Double?
 
+    @Option(
+        name: .customLong("token"),
+        help: "A client token for the tasks API; repeat for several (env TASKGATE_TOKEN, comma-separated).")
+    var tokens: [String] = []
+
+    @Option(
+        name: .customLong("worker-token"),
+        help: "A worker token for the worker API; repeat for several (env TASKGATE_WORKER_TOKEN, comma-separated).")
+    var workerTokens: [String] = []
+
+    @Option(
+        name: .customLong("token-file"),
+        help: "A file of '<role> <token>' lines, read again on SIGHUP (env TASKGATE_TOKEN_FILE).")
+    var tokenFile: String?
+
+    @Flag(help: "Allow binding an address other than loopback without any token.")
+    var insecure = false
+
     func run() async throws {
         let settings = try Settings(self, environment: ProcessInfoEnvironment.current)
+        let fileTokens = try settings.tokenFile.map { path in
+            do { return try TokenFile.read(path) } catch { throw ValidationError("\(error)") }
+        }
+        let tokens = settings.tokens.merging(fileTokens ?? AccessTokens())
+        if !tokens.isEnabled && !settings.insecure && !Settings.isLoopback(settings.server.host) {
+            throw ValidationError(
+                "refusing to serve \(settings.server.host) without a token: anyone who can reach it could read, submit "
+                    + "and cancel tasks and act as a worker. Give --token and --worker-token (or --token-file), or "
+                    + "--insecure to serve without auth anyway.")
+        }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "taskgate")
         raiseOpenFileLimit()
@@ -84,17 +119,23 @@ struct Serve: AsyncParsableCommand {
         poolConfiguration.drainGrace = settings.drainGrace
         let pool = InProcessWorkerPool(
             scheduler: scheduler, registry: Builtins.registry, configuration: poolConfiguration, logger: logger)
-        let gateway = Gateway(scheduler: scheduler, configuration: settings.gateway, logger: logger)
+        let gateway = Gateway(scheduler: scheduler, configuration: settings.gateway, tokens: tokens, logger: logger)
         let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
         print("listening on http://\(settings.server.host):\(http.server.port)")
         fflush(nil)
         logger.info(
             "taskgate serving",
-            metadata: ["http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)"])
+            metadata: [
+                "http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)",
+                "auth": "\(tokens.isEnabled ? "on" : "off")",
+            ])
+        let reloader = settings.tokenFile.map { path in
+            TokenFile.Reloader(path: path, fixed: settings.tokens, gateway: gateway, logger: logger)
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: scheduler)] + (settings.workers > 0 ? [.init(service: pool)] : [])
-                    + [.init(service: http)],
+                    + [.init(service: http)] + (reloader.map { [.init(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

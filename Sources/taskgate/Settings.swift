@@ -31,6 +31,10 @@ struct Settings {
     var scheduler = SchedulerConfiguration()
     var workers = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     var drainGrace: Duration = .seconds(30)
+    /// Tokens from flags and variables (the token file's are added at start and on SIGHUP).
+    var tokens = AccessTokens()
+    var tokenFile: String?
+    var insecure = false
 
     init(_ serve: Serve, environment: ProcessInfoEnvironment) throws {
         func value<T>(_ flag: T?, _ name: String, _ parse: (String) -> T?) throws -> T? {
@@ -83,8 +87,31 @@ struct Settings {
         if let ttl = try seconds(value(serve.resultTTL, "TASKGATE_RESULT_TTL", { Double($0) }), "result-ttl") {
             scheduler.resultTTL = ttl
         }
+        func tokenList(_ flags: [String], _ name: String) throws -> [String] {
+            let list =
+                flags.isEmpty
+                ? (environment.values[name] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty } : flags
+            for token in list where !AccessTokens.isValidToken(token) {
+                throw ValidationError("a token (\(name) or its flag) must be 1 to 4096 visible ASCII characters")
+            }
+            return list
+        }
+        tokens = AccessTokens(
+            client: try tokenList(serve.tokens, "TASKGATE_TOKEN"),
+            worker: try tokenList(serve.workerTokens, "TASKGATE_WORKER_TOKEN"))
+        tokenFile = try value(serve.tokenFile, "TASKGATE_TOKEN_FILE", { $0 })
+        insecure = serve.insecure
         if let ttl = try seconds(value(serve.tombstoneTTL, "TASKGATE_TOMBSTONE_TTL", { Double($0) }), "tombstone-ttl") {
             scheduler.tombstoneTTL = ttl
         }
+    }
+}
+
+extension Settings {
+    /// True for addresses only this machine can reach: `localhost`, 127.0.0.0/8 and `::1`.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }

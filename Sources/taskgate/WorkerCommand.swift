@@ -25,7 +25,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The server (env TASKGATE_URL; default http://127.0.0.1:8080).")
     var connect: String?
 
-    @Option(help: "A bearer token (env TASKGATE_TOKEN).")
+    @Option(help: "A worker token, sent as a bearer token (env TASKGATE_WORKER_TOKEN).")
     var token: String?
 
     @Option(name: .customLong("exec"), help: "NAME=COMMAND: offer the function NAME, run as COMMAND (repeatable).")
@@ -93,8 +93,10 @@ struct WorkerCommand: AsyncParsableCommand {
             command.killGrace = .seconds(killGrace)
             handlers.register(String(entry[..<equals]), command.handler)
         }
-        let server = ServerOptions.clientConfiguration(
-            url: connect, token: token, environment: ProcessInfo.processInfo.environment)
+        // A worker speaks with a worker token: TASKGATE_WORKER_TOKEN, never the client's TASKGATE_TOKEN.
+        var environment = ProcessInfo.processInfo.environment
+        environment["TASKGATE_TOKEN"] = environment["TASKGATE_WORKER_TOKEN"]
+        let server = ServerOptions.clientConfiguration(url: connect, token: token, environment: environment)
         var configuration = TaskGateWorker.Configuration(baseURL: server.baseURL, token: server.token)
         configuration.name = name ?? "worker-\(getpid())"
         configuration.capacity = capacity ?? max(1, ProcessInfo.processInfo.activeProcessorCount)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TaskGateHTTP
 import TaskGateTesting
 import TaskGateWorker
 import Testing
@@ -66,6 +67,32 @@ import Testing
             try await running.value
             let workers = try await client.request("GET", "/workers").json["workers"] as? [[String: Any]] ?? []
             #expect(!workers.contains { $0["id"] as? String == id }, "the worker left on shutdown")
+        }
+    }
+
+    @Test func withTokensTheWorkerUsesItsWorkerTokenAndAClientTokenCannotSpeakForIt() async throws {
+        try await withLiveServer { server, client in
+            server.service.gateway.replaceTokens(AccessTokens(client: ["c-token"], worker: ["w-token"]))
+            var configuration = TaskGateWorker.Configuration(baseURL: server.baseURL, token: "w-token")
+            configuration.capacity = 2
+            configuration.lease = .seconds(4)
+            let worker = TaskGateWorker(configuration: configuration, handlers: handlers(), logger: logger)
+            let running = Task { try await worker.run() }
+            let id = await worker.registered()
+            let clientToken = ["Authorization": "Bearer c-token"]
+            let sum = try await client.post(
+                "/tasks", json: #"{"function":"swift.add","args":{"a":40,"b":2}}"#,
+                headers: clientToken.merging(["Prefer": "wait=30"]) { $1 })
+            #expect(sum.status == 200)
+            #expect(sum.json["result"] as? Int == 42, "the worker registered and reported with its token")
+            let forged = try await client.post(
+                "/workers/\(id)/poll", json: #"{"results":[{"id":"00000001","result":"FORGED"}]}"#, headers: clientToken
+            )
+            #expect(forged.status == 403)
+            let anonymous = try await client.post("/tasks", json: #"{"function":"swift.add","args":{"a":1,"b":1}}"#)
+            #expect(anonymous.status == 401)
+            running.cancel()
+            try await running.value
         }
     }
 

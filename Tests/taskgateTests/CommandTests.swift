@@ -86,3 +86,53 @@ import Testing
         }
     }
 }
+
+/// `serve`'s tokens as a process: the refusal to serve a network without one, and rotation by SIGHUP.
+@Suite(.timeLimit(.minutes(2))) struct ServeAuthCommandTests {
+    @Test func aNonLoopbackAddressWithoutATokenIsRefusedAtStart() async throws {
+        let refused = try TestProcess(taskgate: ["serve", "--host", "0.0.0.0", "--port", "0", "--workers", "0"])
+        #expect(await refused.finish() != 0)
+        #expect(refused.stderr.contains("refusing to serve 0.0.0.0 without a token"))
+        #expect(!refused.stdout.contains("listening"))
+    }
+
+    @Test func sighupRereadsTheTokenFileAndABadFileKeepsTheTokensInForce() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-auth-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("tokens")
+        try "client first\nworker w\n".write(to: file, atomically: true, encoding: .utf8)
+        let process = try TestProcess(
+            taskgate: ["serve", "--port", "0", "--workers", "0", "--token-file", file.path])
+        defer { process.signal(SIGKILL) }
+        guard await process.waitForStdout("\n") else {
+            Issue.record("serve exited before listening: \(process.stderr)")
+            return
+        }
+        let firstLine = String(process.stdout.prefix { $0 != "\n" })
+        let match = try #require(firstLine.wholeMatch(of: /listening on (http:\/\/127\.0\.0\.1:\d+)/))
+        let client = TestHTTPClient(baseURL: String(match.1))
+        func status(_ token: String?) async throws -> Int {
+            try await client.request("GET", "/stats", headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
+                .status
+        }
+        #expect(try await status(nil) == 401)
+        #expect(try await status("first") == 200)
+        #expect(try await client.request("GET", "/healthz").status == 200)
+
+        try "client second\n".write(to: file, atomically: true, encoding: .utf8)
+        process.signal(SIGHUP)
+        #expect(await process.waitForStderr("tokens reloaded"), "\(process.stderr)")
+        #expect(try await status("first") == 401)
+        #expect(try await status("second") == 200)
+
+        try "client second\nadmin oops\n".write(to: file, atomically: true, encoding: .utf8)
+        process.signal(SIGHUP)
+        #expect(await process.waitForStderr("tokens not reloaded"), "\(process.stderr)")
+        #expect(try await status("second") == 200, "a bad file keeps the tokens in force")
+
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0)
+        try await client.shutdown()
+    }
+}

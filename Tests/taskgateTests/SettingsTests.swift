@@ -60,6 +60,28 @@ import Testing
         #expect(throws: (any Error).self) { try Self.settings([], [name: value]) }
     }
 
+    @Test func tokensComeFromRepeatedFlagsOrCommaSeparatedVariables() throws {
+        let fromVariables = try Self.settings(
+            [], ["TASKGATE_TOKEN": "a,b", "TASKGATE_WORKER_TOKEN": "w", "TASKGATE_TOKEN_FILE": "/etc/tokens"])
+        #expect(fromVariables.tokens.client == ["a", "b"] && fromVariables.tokens.worker == ["w"])
+        #expect(fromVariables.tokenFile == "/etc/tokens")
+        let fromFlags = try Self.settings(
+            ["--token", "c", "--token", "d", "--worker-token", "x", "--insecure"], ["TASKGATE_TOKEN": "a"])
+        #expect(fromFlags.tokens.client == ["c", "d"] && fromFlags.tokens.worker == ["x"])
+        #expect(fromFlags.insecure)
+        #expect(throws: (any Error).self) { try Self.settings(["--token", "has space"]) }
+        #expect(throws: (any Error).self) { try Self.settings([], ["TASKGATE_WORKER_TOKEN": "caf\u{e9}"]) }
+    }
+
+    @Test func onlyLoopbackAddressesCountAsLoopback() {
+        for host in ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"] {
+            #expect(Settings.isLoopback(host), "\(host)")
+        }
+        for host in ["0.0.0.0", "10.0.0.1", "::", "127.0.0.1.example.com", "1127.0.0.1", "127.0.0.256", ""] {
+            #expect(!Settings.isLoopback(host), "\(host)")
+        }
+    }
+
     @Test func theClientCommandsReadTheURLAndTokenVariables() {
         let fromEnvironment = ServerOptions.clientConfiguration(
             url: nil, token: nil, environment: ["TASKGATE_URL": "http://h:1/", "TASKGATE_TOKEN": "t"])

@@ -60,8 +60,9 @@ class Gone(Exception):
 
 
 class Worker:
-    def __init__(self, url, name, capacity, lease):
+    def __init__(self, url, name, capacity, lease, token=None):
         self.url = url.rstrip("/")
+        self.token = token
         self.name = name
         self.capacity = capacity
         self.lease = lease
@@ -80,6 +81,8 @@ class Worker:
         request = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", "Bearer " + self.token)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 raw = response.read()
@@ -231,8 +234,11 @@ def main():
     parser.add_argument("--name", default="py-worker-%d" % os.getpid())
     parser.add_argument("--capacity", type=int, default=4)
     parser.add_argument("--lease", type=float, default=10.0)
+    parser.add_argument(
+        "--token", default=os.environ.get("TASKGATE_WORKER_TOKEN"), help="worker token (env TASKGATE_WORKER_TOKEN)"
+    )
     options = parser.parse_args()
-    worker = Worker(options.url, options.name, options.capacity, options.lease)
+    worker = Worker(options.url, options.name, options.capacity, options.lease, options.token or None)
 
     def drain(signum, frame):
         log("draining")

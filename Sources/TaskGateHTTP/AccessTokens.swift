@@ -1,0 +1,117 @@
+/// Who may call what: bearer tokens by role. Auth is on when any token is configured; then every route but the
+/// probes (`/healthz`, `/readyz`) needs `Authorization: Bearer <token>` of a role it admits, and a role with no token
+/// configured is closed to everyone (in-process workers do not go through HTTP and are unaffected).
+public struct AccessTokens: Sendable, Equatable {
+    /// What a token admits.
+    public enum Role: String, Sendable, CaseIterable {
+        /// The tasks API (`/tasks…`, `/stats`) and reading the workers list.
+        case client
+        /// The worker API: register, poll, leave (and reading the workers list).
+        case worker
+    }
+
+    /// Tokens admitting the tasks API.
+    public var client: [String]
+    /// Tokens admitting the worker API.
+    public var worker: [String]
+
+    /// No token: auth off.
+    public init(client: [String] = [], worker: [String] = []) {
+        self.client = client
+        self.worker = worker
+    }
+
+    /// True when any token is configured.
+    public var isEnabled: Bool { !client.isEmpty || !worker.isEmpty }
+
+    /// The tokens of `role`.
+    public func tokens(of role: Role) -> [String] {
+        switch role {
+        case .client: client
+        case .worker: worker
+        }
+    }
+
+    /// True when `presented` equals one of `role`'s tokens. Every configured token of the role is compared, each in
+    /// time that depends only on the lengths, so the answer's timing does not say how much of a token matched.
+    public func admits(_ presented: some Collection<UInt8>, as role: Role) -> Bool {
+        var matched = false
+        for token in tokens(of: role) where Self.constantTimeEqual(token.utf8, presented) { matched = true }
+        return matched
+    }
+
+    /// Byte equality over the longer of the two lengths, without an early exit.
+    static func constantTimeEqual(_ left: some Collection<UInt8>, _ right: some Collection<UInt8>) -> Bool {
+        var difference = UInt(bitPattern: left.count ^ right.count)
+        var leftIndex = left.startIndex
+        var rightIndex = right.startIndex
+        for _ in 0..<max(left.count, right.count) {
+            let a: UInt8 = leftIndex == left.endIndex ? 0 : left[leftIndex]
+            let b: UInt8 = rightIndex == right.endIndex ? 0 : right[rightIndex]
+            difference |= UInt(a ^ b)
+            if leftIndex != left.endIndex { left.formIndex(after: &leftIndex) }
+            if rightIndex != right.endIndex { right.formIndex(after: &rightIndex) }
+        }
+        return difference == 0
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 9110 11.1), or
+    /// nil when the header is of another form.
+    static func bearerToken(_ header: String) -> Substring.UTF8View? {
+        let text = Substring(header)
+        guard text.utf8.count > 7, text.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = text.dropFirst(7).drop { $0 == " " }
+        guard !token.isEmpty, !token.utf8.contains(UInt8(ascii: " ")) else { return nil }
+        return token.utf8
+    }
+
+    /// A token is 1 to 4096 visible ASCII characters (the RFC 6750 `b64token` alphabet and more; no spaces).
+    public static func isValidToken(_ token: String) -> Bool {
+        !token.isEmpty && token.utf8.count <= 4_096 && token.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+
+    /// Why a token file was refused.
+    public struct FileError: Error, Sendable, CustomStringConvertible {
+        /// The 1-based line.
+        public var line: Int
+        /// What is wrong with it.
+        public var reason: String
+
+        public var description: String { "line \(line): \(reason)" }
+    }
+
+    /// Reads a token file: one `<role> <token>` per line (`client` or `worker`), blank lines and lines starting with
+    /// `#` ignored. Refuses the whole file on any bad line, so a typo never silently drops a token.
+    public static func parse(file text: String) throws(FileError) -> AccessTokens {
+        var tokens = AccessTokens()
+        for (index, rawLine) in text.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }
+        )
+        .enumerated() {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count == 2 else {
+                throw FileError(line: index + 1, reason: "expected '<role> <token>', got \(fields.count) fields")
+            }
+            guard let role = Role(rawValue: String(fields[0])) else {
+                throw FileError(line: index + 1, reason: "unknown role; expected client or worker")
+            }
+            let token = String(fields[1])
+            guard isValidToken(token) else {
+                throw FileError(line: index + 1, reason: "a token is 1 to 4096 visible ASCII characters")
+            }
+            switch role {
+            case .client: tokens.client.append(token)
+            case .worker: tokens.worker.append(token)
+            }
+        }
+        return tokens
+    }
+
+    /// These tokens and `other`'s together.
+    public func merging(_ other: AccessTokens) -> AccessTokens {
+        AccessTokens(client: client + other.client, worker: worker + other.worker)
+    }
+}

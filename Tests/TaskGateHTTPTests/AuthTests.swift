@@ -1,0 +1,129 @@
+import Foundation
+import TaskGateHTTP
+import TaskGateTesting
+import TaskScheduler
+import Testing
+
+/// Bearer tokens by role, in memory: who may call what, the answers to those who may not, rotation.
+@Suite struct AuthTests {
+    let tokens = AccessTokens(client: ["client-a", "client-b"], worker: ["worker-a"])
+
+    func harness() throws -> GatewayHarness {
+        let h = try GatewayHarness()
+        h.gateway.replaceTokens(tokens)
+        return h
+    }
+
+    func bearer(_ token: String) -> [String: String] { ["authorization": "Bearer \(token)"] }
+
+    @Test func withoutATokenEveryEndpointButTheProbesAnswers401WithAChallenge() async throws {
+        let h = try harness()
+        let routes: [(String, String)] = [
+            ("GET", "/tasks"), ("POST", "/tasks"), ("POST", "/tasks/batch"), ("POST", "/tasks/wait"),
+            ("GET", "/tasks/00000001"), ("DELETE", "/tasks/00000001"), ("GET", "/stats"), ("GET", "/workers"),
+            ("POST", "/workers"), ("POST", "/workers/w1/poll"), ("DELETE", "/workers/w1"), ("GET", "/nowhere"),
+        ]
+        for (method, path) in routes {
+            let response = await h.send(method, path, json: method == "POST" ? "{}" : nil)
+            #expect(response.status == 401, "\(method) \(path)")
+            #expect(response.object["code"] as? String == "unauthorized")
+            #expect(response.header("Content-Type") == "application/problem+json")
+            #expect(response.header("WWW-Authenticate") == #"Bearer realm="taskgate""#)
+        }
+        for path in ["/healthz", "/readyz"] {
+            #expect(await h.send("GET", path).status == 200, "\(path) stays open for probes")
+        }
+    }
+
+    @Test func aWrongOrMalformedTokenIs401WithInvalidToken() async throws {
+        let h = try harness()
+        for header in [
+            "Bearer client-c", "Bearer client-", "Bearer client-aa", "Basic Y2xpZW50LWE=", "Bearer", "client-a",
+        ] {
+            let response = await h.send("GET", "/stats", headers: ["authorization": header])
+            #expect(response.status == 401, "\(header)")
+            #expect(response.header("WWW-Authenticate") == #"Bearer realm="taskgate", error="invalid_token""#)
+        }
+    }
+
+    @Test func eachRoleReachesItsOwnAPIAndGets403OnTheOther() async throws {
+        let h = try harness()
+        for token in ["client-a", "client-b"] {
+            #expect(await h.send("GET", "/stats", headers: bearer(token)).status == 200)
+            let submit = await h.send(
+                "POST", "/tasks", headers: bearer(token), json: #"{"function":"f","args":1}"#)
+            #expect(submit.status == 202)
+        }
+        #expect(await h.send("GET", "/workers", headers: bearer("client-a")).status == 200)
+        let register = #"{"name":"r","functions":["g"],"capacity":1}"#
+        let refused = await h.send("POST", "/workers", headers: bearer("client-a"), json: register)
+        #expect(refused.status == 403)
+        #expect(refused.object["code"] as? String == "forbidden")
+        #expect(
+            await h.send("POST", "/workers/\(h.worker)/poll", headers: bearer("client-a"), json: "{}").status == 403)
+
+        let registered = await h.send("POST", "/workers", headers: bearer("worker-a"), json: register)
+        #expect(registered.status == 201)
+        #expect(await h.send("GET", "/workers", headers: bearer("worker-a")).status == 200)
+        for (method, path) in [("GET", "/stats"), ("GET", "/tasks"), ("POST", "/tasks")] {
+            let response = await h.send(
+                method, path, headers: bearer("worker-a"), json: method == "POST" ? #"{"function":"f"}"# : nil)
+            #expect(response.status == 403, "\(method) \(path)")
+        }
+    }
+
+    @Test func aRefusedRequestChangesNothing() async throws {
+        let h = try harness()
+        let before = await h.send("GET", "/stats", headers: bearer("client-a")).object
+        _ = await h.send("POST", "/tasks", json: #"{"function":"f","args":1}"#)
+        _ = await h.send("POST", "/tasks", headers: bearer("worker-a"), json: #"{"function":"f","args":1}"#)
+        let after = await h.send("GET", "/stats", headers: bearer("client-a")).object
+        let submitted = { (stats: [String: Any]) in (stats["totals"] as? [String: Any])?["submitted"] as? Int }
+        #expect(submitted(before) == submitted(after))
+    }
+
+    @Test func aRoleWithoutTokensIsClosedAndRotationTakesEffectAtOnce() async throws {
+        let h = try GatewayHarness()
+        #expect(await h.send("GET", "/stats").status == 200, "no token: auth off")
+        h.gateway.replaceTokens(AccessTokens(client: ["old"]))
+        #expect(await h.send("GET", "/stats").status == 401)
+        #expect(await h.send("GET", "/stats", headers: bearer("old")).status == 200)
+        let register = #"{"name":"r","functions":["g"],"capacity":1}"#
+        #expect(await h.send("POST", "/workers", headers: bearer("old"), json: register).status == 403)
+        h.gateway.replaceTokens(AccessTokens(client: ["new"]))
+        #expect(await h.send("GET", "/stats", headers: bearer("old")).status == 401)
+        #expect(await h.send("GET", "/stats", headers: bearer("new")).status == 200)
+        #expect(await h.send("GET", "/stats", headers: ["authorization": "bEaReR   new"]).status == 200)
+    }
+
+    @Test func aTokenFileIsReadWholeOrRefused() throws {
+        let tokens = try AccessTokens.parse(
+            file: "# rotation in progress\nclient  old-one\r\n\n\tclient new-one\nworker w-1\n")
+        #expect(tokens == AccessTokens(client: ["old-one", "new-one"], worker: ["w-1"]))
+        for (text, line) in [
+            ("client a\nadmin b\n", 2), ("client a b\n", 1), ("worker\n", 1), ("client caf\u{e9}\n", 1),
+        ] {
+            #expect(throws: AccessTokens.FileError.self) { try AccessTokens.parse(file: text) }
+            do {
+                _ = try AccessTokens.parse(file: text)
+            } catch {
+                #expect(error.line == line, "\(text)")
+            }
+        }
+        #expect(try AccessTokens.parse(file: "# nothing\n").isEnabled == false)
+    }
+
+    @Test func tokensCompareExactlyOverEveryLength() {
+        var random = SplitMix(seed: 7)
+        for _ in 0..<2_000 {
+            let length = Int(random.next() % 12)
+            let token = String(
+                (0..<max(1, length)).map { _ in Character(UnicodeScalar(UInt8(97 + random.next() % 3))) })
+            let other = String(
+                (0..<Int(random.next() % 12)).map { _ in Character(UnicodeScalar(UInt8(97 + random.next() % 3))) })
+            let tokens = AccessTokens(client: [token])
+            #expect(tokens.admits(other.utf8, as: .client) == (token == other), "\(token) vs \(other)")
+            #expect(tokens.admits(other.utf8, as: .worker) == false)
+        }
+    }
+}
