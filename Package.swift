@@ -54,6 +54,7 @@ let package = Package(
                 "CMicroHTTPD",
                 "TaskScheduler",
                 "TaskGateAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

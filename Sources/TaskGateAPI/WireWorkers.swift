@@ -43,9 +43,12 @@ public struct WireWorker: Codable, Sendable, Hashable {
     public var maxWaitSeconds: Double?
     public var registeredAt: String
     public var lastSeenAt: String
+    /// The registration's secret, in the answer to `POST /workers` only: every poll and the leave of this worker
+    /// must send it as `TaskGate-Worker-Secret`.
+    public var secret: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, kind, functions, capacity, load, draining
+        case id, name, kind, functions, capacity, load, draining, secret
         case leaseSeconds = "lease_s"
         case maxWaitSeconds = "max_wait_s"
         case registeredAt = "registered_at"

@@ -24,7 +24,7 @@ extension Gateway {
         }
         switch method {
         case "GET": return .respond(try getWorker(raw))
-        case "DELETE": return .respond(try leave(raw))
+        case "DELETE": return .respond(try leave(request, raw))
         default: throw .methodNotAllowed(method, allowed: ["DELETE", "GET"])
         }
     }
@@ -36,7 +36,9 @@ extension Gateway {
             body, defaultLease: configuration.defaultLease, leaseRange: configuration.leaseRange)
         let worker = try scheduled { () throws(SchedulerError) in try scheduler.join(registration) }
         var writer = JSONWriter(capacity: 256)
-        WorkerJSON.write(worker, pollWait: scheduler.maxPollWait(of: worker), into: &writer)
+        WorkerJSON.write(
+            worker, pollWait: scheduler.maxPollWait(of: worker), secret: workerSecrets.secret(of: worker.id),
+            into: &writer)
         return .respond(
             .json(201, writer.bytes, headers: [("Location", "/workers/\(worker.id)"), ("Cache-Control", "no-store")]))
     }
@@ -65,8 +67,9 @@ extension Gateway {
 
     /// `DELETE /workers/{id}`: the worker leaves; what it still holds goes back to the queue (attempt+1, within
     /// `max_retries`), its canceling tasks become canceled. 204.
-    func leave(_ raw: String) throws(Problem) -> HTTPResponse {
+    func leave(_ request: HTTPRequest, _ raw: String) throws(Problem) -> HTTPResponse {
         let id = try workerID(raw)
+        try checkSecret(request, of: id)
         try scheduled { () throws(SchedulerError) in try scheduler.leave(id) }
         return HTTPResponse(status: 204, headers: [], body: [])
     }
@@ -77,6 +80,7 @@ extension Gateway {
         -> HandlerResult
     {
         let id = try workerID(raw)
+        try checkSecret(request, of: id)
         let body: [UInt8]
         if request.body.isEmpty && !request.bodyTooLarge {
             body = []
@@ -121,6 +125,16 @@ extension Gateway {
                 }
             }
         }
+    }
+
+    /// Refuses a poll or leave without the worker's registration secret (403 `worker_secret_mismatch`). When the
+    /// secret does not match, a worker that is not registered (any more) answers as it always did (404
+    /// `unknown_worker`, 409 `worker_gone`) so that it registers again, and an in-process worker's 409 stays.
+    func checkSecret(_ request: HTTPRequest, of id: WorkerID) throws(Problem) {
+        if workerSecrets.verify(request.headers["taskgate-worker-secret"], for: id) { return }
+        let worker = try scheduled { () throws(SchedulerError) in try scheduler.registeredWorker(id) }
+        if worker.lease == nil { return }
+        throw .workerSecretMismatch(id)
     }
 
     /// Runs one scheduler call, turning its error into the problem that answers the request.

@@ -32,6 +32,7 @@ public final class Gateway: Sendable {
     let logger: Logger
     let parkedCount = Atomic<Int>(0)
     let accessTokens: Mutex<AccessTokens>
+    let workerSecrets = WorkerSecrets()
 
     /// Creates the API over `scheduler`; `tokens` turn auth on (see `AccessTokens`).
     public init(
@@ -42,6 +43,12 @@ public final class Gateway: Sendable {
         self.configuration = configuration
         self.accessTokens = Mutex(tokens)
         self.logger = logger
+    }
+
+    /// The registration secret of remote worker `id` (what `POST /workers` answered it), for tools and tests that
+    /// hold the gateway in-process.
+    public func workerSecret(of id: WorkerID) -> String {
+        workerSecrets.secret(of: id)
     }
 
     /// The tokens in force.

@@ -31,6 +31,7 @@ public struct HTTPRequest: Sendable {
     static let headerNames: [(key: String, cName: StaticString)] = [
         ("content-type", "content-type"), ("prefer", "prefer"), ("if-none-match", "if-none-match"),
         ("idempotency-key", "idempotency-key"), ("authorization", "authorization"),
+        ("taskgate-worker-secret", "taskgate-worker-secret"),
     ]
     /// The query parameters the gateway reads; only these are copied out of libmicrohttpd.
     static let queryParameters: [(key: String, cName: StaticString)] = [

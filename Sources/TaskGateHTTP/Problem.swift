@@ -110,6 +110,14 @@ public struct Problem: Error, Sendable {
             "this endpoint needs a \(roles.map(\.rawValue).joined(separator: " or ")) token")
     }
 
+    static func workerSecretMismatch(_ id: WorkerID) -> Problem {
+        var problem = Problem(
+            403, "worker_secret_mismatch", "Only the worker itself may report for it",
+            "the TaskGate-Worker-Secret header is missing or is not the secret POST /workers gave worker \(id)")
+        problem.parameter = "TaskGate-Worker-Secret"
+        return problem
+    }
+
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",

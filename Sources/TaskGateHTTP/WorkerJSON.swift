@@ -3,9 +3,16 @@ import TaskScheduler
 
 /// The JSON of the worker API (the `Worker` and `PollResponse` schemas of openapi.yaml), written without Foundation.
 enum WorkerJSON {
-    /// Writes one worker object; `pollWait` is the longest poll wait its lease allows.
-    static func write(_ worker: WorkerRecord, pollWait: Duration?, into writer: inout JSONWriter) {
+    /// Writes one worker object; `pollWait` is the longest poll wait its lease allows; `secret` only in the answer
+    /// to its registration.
+    static func write(
+        _ worker: WorkerRecord, pollWait: Duration?, secret: String? = nil, into writer: inout JSONWriter
+    ) {
         writer.beginObject()
+        if let secret {
+            writer.key("secret")
+            writer.string(secret)
+        }
         writer.key("id")
         writer.string(worker.id.description)
         writer.key("name")

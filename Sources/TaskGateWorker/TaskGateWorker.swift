@@ -57,6 +57,8 @@ public final class TaskGateWorker: Service, Sendable {
         var stopped = false
         var failures = 0
         var registrationWaiters: [CheckedContinuation<String, Never>] = []
+        /// The registration's secret, sent with every poll and the leave (`TaskGate-Worker-Secret`).
+        var secret: String?
     }
 
     /// How the worker runs.
@@ -130,6 +132,7 @@ public final class TaskGateWorker: Service, Sendable {
                     let serverWait = worker.maxWaitSeconds.map { Duration.seconds($0) } ?? .seconds(5)
                     let waiters = state.withLock { state in
                         state.workerID = worker.id
+                        state.secret = worker.secret
                         state.maxWait = min(configuration.pollWait ?? serverWait, serverWait)
                         state.registering = false
                         defer { state.registrationWaiters.removeAll() }
@@ -175,7 +178,7 @@ public final class TaskGateWorker: Service, Sendable {
         let response: Transport.Response
         do {
             response = try await transport.send(
-                .POST, "/workers/\(id)/poll", body: body, timeout: wait + .seconds(10))
+                .POST, "/workers/\(id)/poll", body: body, headers: secretHeader(), timeout: wait + .seconds(10))
         } catch {
             guard !state.withLock({ $0.stopped }) else { return }
             let delay = state.withLock { state -> Duration in
@@ -305,6 +308,11 @@ public final class TaskGateWorker: Service, Sendable {
         await stopAll()
     }
 
+    /// The registration's secret as a header, when the server gave one.
+    private func secretHeader() -> [(String, String)] {
+        state.withLock { $0.secret }.map { [("TaskGate-Worker-Secret", $0)] } ?? []
+    }
+
     /// Stops polling and leaves the server.
     private func stopAll() async {
         let (id, running) = state.withLock { state -> (String?, [Task<Void, Never>]) in
@@ -314,7 +322,8 @@ public final class TaskGateWorker: Service, Sendable {
         for task in running { task.cancel() }
         guard let id else { return }
         do {
-            let response = try await transport.send(.DELETE, "/workers/\(id)", timeout: .seconds(5))
+            let response = try await transport.send(
+                .DELETE, "/workers/\(id)", headers: secretHeader(), timeout: .seconds(5))
             logger.info("worker left", metadata: ["worker.id": "\(id)", "http.status": "\(response.status)"])
         } catch {
             logger.warning("worker could not say goodbye", metadata: ["worker.id": "\(id)", "error": "\(error)"])

@@ -127,3 +127,57 @@ import Testing
         }
     }
 }
+
+/// A remote worker's registration secret: only the worker that registered may report for it or make it leave.
+@Suite struct WorkerSecretTests {
+    let register = #"{"name":"real","functions":["g"],"capacity":2,"lease_s":10}"#
+
+    @Test func registrationAnswersTheSecretOnceAndListsNeverShowIt() async throws {
+        let h = try GatewayHarness()
+        let response = await h.send("POST", "/workers", json: register)
+        #expect(response.status == 201)
+        let id = try #require(response.object["id"] as? String)
+        let secret = try #require(response.object["secret"] as? String)
+        #expect(secret.count == 32 && secret.allSatisfy(\.isHexDigit))
+        #expect(secret == h.gateway.workerSecret(of: try #require(WorkerID(id))))
+        let other = await h.send("POST", "/workers", json: register).object["secret"] as? String
+        #expect(other != secret, "each registration has its own secret")
+        #expect(await h.send("GET", "/workers/\(id)").object["secret"] == nil)
+        let listed = await h.send("GET", "/workers").object["workers"] as? [[String: Any]] ?? []
+        #expect(!listed.isEmpty && listed.allSatisfy { $0["secret"] == nil })
+    }
+
+    @Test func aForgedReportOrLeaveIsRefusedAndChangesNothing() async throws {
+        let h = try GatewayHarness()
+        let id = try #require(await h.send("POST", "/workers", json: register).object["id"] as? String)
+        let task = try #require(
+            await h.send("POST", "/tasks", json: #"{"function":"g","args":1}"#).object["id"] as? String)
+        let handed = await h.send("POST", "/workers/\(id)/poll", json: "{}")
+        #expect((handed.object["tasks"] as? [[String: Any]])?.first?["id"] as? String == task)
+
+        let forgedBody = #"{"results":[{"id":"\#(task)","result":"FORGED"}]}"#
+        for secret in ["", "0123456789abcdef0123456789abcdef", "wrong"] {
+            let forged = await h.send(
+                "POST", "/workers/\(id)/poll", headers: ["taskgate-worker-secret": secret], json: forgedBody)
+            #expect(forged.status == 403)
+            #expect(forged.object["code"] as? String == "worker_secret_mismatch")
+        }
+        let leave = await h.send("DELETE", "/workers/\(id)", headers: ["taskgate-worker-secret": "wrong"])
+        #expect(leave.status == 403)
+        #expect(await h.send("GET", "/tasks/\(task)").object["state"] as? String == "running")
+
+        let real = await h.send(
+            "POST", "/workers/\(id)/poll", json: #"{"results":[{"id":"\#(task)","result":"real"}]}"#)
+        #expect(real.status == 200)
+        #expect((real.object["refused"] as? [Any])?.isEmpty == true)
+        #expect(await h.send("GET", "/tasks/\(task)").object["result"] as? String == "real")
+    }
+
+    @Test func anUnknownWorkerIsStill404SoItRegistersAgain() async throws {
+        let h = try GatewayHarness()
+        let response = await h.send(
+            "POST", "/workers/w999999/poll", headers: ["taskgate-worker-secret": "from-an-earlier-run"], json: "{}")
+        #expect(response.status == 404)
+        #expect(response.object["code"] as? String == "unknown_worker")
+    }
+}

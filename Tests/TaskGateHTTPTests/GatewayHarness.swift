@@ -49,7 +49,16 @@ struct GatewayHarness {
         _ method: String, _ path: String, query: [String: String] = [:], headers: [String: String] = [:],
         json: String? = nil
     ) async -> HTTPResponse {
-        await client.send(method, path, query: query, headers: headers, json: json)
+        // A worker's own requests carry its registration secret, as a real worker's do, unless the test sets one.
+        var headers = headers
+        let segments = path.split(separator: "/")
+        if segments.count >= 2, segments[0] == "workers", method != "GET",
+            !headers.keys.contains(where: { $0.lowercased() == "taskgate-worker-secret" }),
+            let id = WorkerID(String(segments[1]))
+        {
+            headers["taskgate-worker-secret"] = gateway.workerSecret(of: id)
+        }
+        return await client.send(method, path, query: query, headers: headers, json: json)
     }
 
     /// Submits `f` and returns its id.

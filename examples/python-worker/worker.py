@@ -63,6 +63,7 @@ class Worker:
     def __init__(self, url, name, capacity, lease, token=None):
         self.url = url.rstrip("/")
         self.token = token
+        self.secret = None  # the registration's secret, sent with every poll and the leave
         self.name = name
         self.capacity = capacity
         self.lease = lease
@@ -83,6 +84,8 @@ class Worker:
             request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", "Bearer " + self.token)
+        if self.secret and path.startswith("/workers/"):
+            request.add_header("TaskGate-Worker-Secret", self.secret)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 raw = response.read()
@@ -97,6 +100,7 @@ class Worker:
     def register(self):
         body = {"name": self.name, "functions": sorted(FUNCTIONS), "capacity": self.capacity, "lease_s": self.lease}
         _, worker = self.request("POST", "/workers", body)
+        self.secret = worker.get("secret")
         self.worker_id = worker["id"]
         self.max_wait = worker["max_wait_s"]
         log("registered as %s (lease %ss, polls wait up to %ss)" % (self.worker_id, self.lease, self.max_wait))
