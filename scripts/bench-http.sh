@@ -7,6 +7,8 @@
 #   3. 10,000 parked long-polls: server RSS and thread count (Benchmarks/http/parked.py).
 # Usage: scripts/bench-http.sh [rounds] [seconds per wrk run]
 #   HTTP_THREADS=N runs both servers with an N-thread libmicrohttpd pool (default 0: one event-loop thread each).
+#   AUTH=1 runs taskgate with a client token (--token) and sends `Authorization: Bearer` in every request of part 1,
+#   to both servers (the C baseline reads no header, so the ratio shows what checking the token costs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -36,22 +38,26 @@ to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 threads="${HTTP_THREADS:-0}"
+auth=(); token_flags=()
+if [ "${AUTH:-0}" = 1 ]; then
+  auth=(-H "Authorization: Bearer bench-token-0123456789abcdef"); token_flags=(--token bench-token-0123456789abcdef)
+fi
 start .build/bench/c.out .build/bench/c-baseline 18090 "$threads"
 c_url=$started_url
 start .build/bench/tg.out .build/release/taskgate serve --port 0 --workers 2 --queue-limit 10000000 \
-  --http-threads "$threads"
+  --http-threads "$threads" ${token_flags[@]+"${token_flags[@]}"}
 tg_url=$started_url
 tg_pid=$started_pid
-id=$(curl -s -X POST "$tg_url/tasks" -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
+id=$(curl -s -X POST "$tg_url/tasks" ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
   -d '{"function":"echo","args":{"i":1}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both)"
+echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both); auth ${AUTH:-0}"
 : >.build/bench/get-c; : >.build/bench/get-tg; : >.build/bench/post-c; : >.build/bench/post-tg
 for round in $(seq 1 "$rounds"); do
-  wrk -t2 -c64 -d"${duration}s" "$c_url/tasks/$id" | rps >>.build/bench/get-c
-  wrk -t2 -c64 -d"${duration}s" "$tg_url/tasks/$id" | rps >>.build/bench/get-tg
-  wrk -t2 -c64 -d"${duration}s" -s Benchmarks/http/post-echo.lua "$c_url/tasks" | rps >>.build/bench/post-c
-  wrk -t2 -c64 -d"${duration}s" -s Benchmarks/http/post-echo.lua "$tg_url/tasks" | rps >>.build/bench/post-tg
+  wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$c_url/tasks/$id" | rps >>.build/bench/get-c
+  wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$tg_url/tasks/$id" | rps >>.build/bench/get-tg
+  wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} -s Benchmarks/http/post-echo.lua "$c_url/tasks" | rps >>.build/bench/post-c
+  wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} -s Benchmarks/http/post-echo.lua "$tg_url/tasks" | rps >>.build/bench/post-tg
   echo "round $round: GET C $(tail -1 .build/bench/get-c) taskgate $(tail -1 .build/bench/get-tg);" \
     "POST C $(tail -1 .build/bench/post-c) taskgate $(tail -1 .build/bench/post-tg) req/s"
 done
