@@ -59,7 +59,8 @@ public struct AccessTokens: Sendable, Equatable {
     /// nil when the header is of another form.
     static func bearerToken(_ header: String) -> Substring.UTF8View? {
         let text = Substring(header)
-        guard text.utf8.count > 7, text.prefix(7).lowercased() == "bearer " else { return nil }
+        // "bearer " compared on bytes, ASCII letters folded to lower case (no String is made).
+        guard text.utf8.count > 7, zip(text.utf8, "bearer ".utf8).allSatisfy({ ($0 | 0x20) == $1 }) else { return nil }
         let token = text.dropFirst(7).drop { $0 == " " }
         guard !token.isEmpty, !token.utf8.contains(UInt8(ascii: " ")) else { return nil }
         return token.utf8

@@ -123,31 +123,53 @@ public final class Gateway: Sendable {
     /// Refuses the request unless auth is off, the route is a probe, or its bearer token has a role the route admits:
     /// 401 without a valid token, 403 with a valid token of another role.
     func authorize(_ request: HTTPRequest) throws(Problem) {
-        let roles = Self.roles(method: request.method, path: request.path)
-        if roles.isEmpty { return }
+        let access = RouteAccess(method: request.method, path: request.path)
+        if access == .open { return }
+        let header = request.headers["authorization"]
         let failure: Problem? = accessTokens.withLock { tokens in
             guard tokens.isEnabled else { return nil }
-            guard let header = request.headers["authorization"] else { return .unauthorized(presented: false) }
+            guard let header else { return .unauthorized(presented: false) }
             guard let presented = AccessTokens.bearerToken(header) else { return .unauthorized(presented: true) }
             var known = false
             for role in AccessTokens.Role.allCases where tokens.admits(presented, as: role) {
-                if roles.contains(role) { return nil }
+                if access.admits(role) { return nil }
                 known = true
             }
-            return known ? .forbidden(roles) : .unauthorized(presented: true)
+            return known ? .forbidden(access.roles) : .unauthorized(presented: true)
         }
         if let failure { throw failure }
     }
 
-    /// The roles admitted to a route; none for the probes, which stay open to every caller.
-    static func roles(method: String, path: String) -> [AccessTokens.Role] {
-        switch path {
-        case "/healthz", "/readyz": return []
-        case _ where path.hasPrefix("/workers"):
-            // Reading the workers list is observability for both; changing it and polling are the worker's.
-            return method == "GET" || method == "HEAD" ? [.client, .worker] : [.worker]
-        default: return [.client]
+    /// Which roles a route admits, decided from the method and path without allocating.
+    enum RouteAccess: Equatable {
+        /// The probes, open to every caller.
+        case open
+        /// The tasks API and `/stats`.
+        case client
+        /// Registering, polling and leaving.
+        case worker
+        /// Reading the workers list: observability for both.
+        case clientOrWorker
+
+        init(method: String, path: String) {
+            switch path {
+            case "/healthz", "/readyz": self = .open
+            case _ where path.hasPrefix("/workers"):
+                self = method == "GET" || method == "HEAD" ? .clientOrWorker : .worker
+            default: self = .client
+            }
         }
+
+        func admits(_ role: AccessTokens.Role) -> Bool {
+            switch self {
+            case .open, .clientOrWorker: true
+            case .client: role == .client
+            case .worker: role == .worker
+            }
+        }
+
+        /// The roles admitted, for the 403's detail.
+        var roles: [AccessTokens.Role] { AccessTokens.Role.allCases.filter(admits) }
     }
 
     /// Parks the request until `condition` holds or `timeout` passes, then answers with `render`. Refuses with

@@ -11,15 +11,15 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "A bearer token (env TASKGATE_TOKEN).")
     var token: String?
 
-    /// Where a command connects: each flag, else its variable (`TASKGATE_URL`, `TASKGATE_TOKEN`; an empty one counts
-    /// as unset), else the default `http://127.0.0.1:8080` and no token.
+    /// Where a command connects: each flag, else its variable (`TASKGATE_URL`, `tokenVariable`; an empty one counts
+    /// as unset), else the default `http://127.0.0.1:8080` and no token. Workers read `TASKGATE_WORKER_TOKEN`.
     static func clientConfiguration(
-        url: String?, token: String?, environment: [String: String]
+        url: String?, token: String?, tokenVariable: String = "TASKGATE_TOKEN", environment: [String: String]
     ) -> TaskGateClient.Configuration {
         func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         return TaskGateClient.Configuration(
             baseURL: url ?? variable("TASKGATE_URL") ?? "http://127.0.0.1:8080",
-            token: token ?? variable("TASKGATE_TOKEN"))
+            token: token ?? variable(tokenVariable))
     }
 
     /// Runs `body` with a client, shutting it down afterwards.

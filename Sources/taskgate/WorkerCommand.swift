@@ -94,9 +94,9 @@ struct WorkerCommand: AsyncParsableCommand {
             handlers.register(String(entry[..<equals]), command.handler)
         }
         // A worker speaks with a worker token: TASKGATE_WORKER_TOKEN, never the client's TASKGATE_TOKEN.
-        var environment = ProcessInfo.processInfo.environment
-        environment["TASKGATE_TOKEN"] = environment["TASKGATE_WORKER_TOKEN"]
-        let server = ServerOptions.clientConfiguration(url: connect, token: token, environment: environment)
+        let server = ServerOptions.clientConfiguration(
+            url: connect, token: token, tokenVariable: "TASKGATE_WORKER_TOKEN",
+            environment: ProcessInfo.processInfo.environment)
         var configuration = TaskGateWorker.Configuration(baseURL: server.baseURL, token: server.token)
         configuration.name = name ?? "worker-\(getpid())"
         configuration.capacity = capacity ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
