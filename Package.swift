@@ -132,7 +132,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "taskgateTests", dependencies: ["taskgate", "TaskGateTesting"]),
+        .testTarget(name: "taskgateTests", dependencies: ["taskgate", "TaskGateTesting", "TaskGateHTTP"]),
         .testTarget(
             name: "TaskGateFunctionsTests",
             dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),

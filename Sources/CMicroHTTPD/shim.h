@@ -19,22 +19,72 @@
 #include <unistd.h>
 #include <errno.h>
 #include <limits.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <microhttpd.h>
 
+/// The signature of MHD_OPTION_URI_LOG_CALLBACK: called with the raw request target (path and query, not yet
+/// decoded) before libmicrohttpd parses it; what it returns becomes the request's `con_cls`.
+typedef void *(*cmhd_uri_log_callback)(void *cls, const char *uri, struct MHD_Connection *connection);
+
 /// Wraps MHD_start_daemon: listens on `addr` (an IPv4 or IPv6 socket address; the caller keeps it alive for the
-/// call), calls `handler` for every request and `completed` when a request's resources can be freed. `options`
-/// ends with MHD_OPTION_END; it is copied by MHD.
+/// call), calls `uri_log` with each raw request target, `handler` for every request and `completed` when a
+/// request's resources can be freed. `options` ends with MHD_OPTION_END; it is copied by MHD.
 static inline struct MHD_Daemon *
 cmhd_start_daemon(unsigned int flags, const struct sockaddr *addr,
                   MHD_AccessHandlerCallback handler, void *handler_cls,
                   MHD_RequestCompletedCallback completed, void *completed_cls,
+                  cmhd_uri_log_callback uri_log, void *uri_log_cls,
                   const struct MHD_OptionItem *options)
 {
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
                             MHD_OPTION_SOCK_ADDR, addr,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_URI_LOG_CALLBACK, uri_log, uri_log_cls,
                             MHD_OPTION_ARRAY, options,
                             MHD_OPTION_END);
+}
+
+/// Wraps MHD_get_connection_info(MHD_CONNECTION_INFO_CONNECTION_FD): the connection's socket, or -1. libmicrohttpd
+/// owns it; it stays open at least until the connection is resumed.
+static inline int cmhd_connection_fd(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info ? info->connect_fd : -1;
+}
+
+struct cmhd_header_count { const char *name; unsigned int count; };
+
+static enum MHD_Result cmhd_count_header_iterator(void *cls, enum MHD_ValueKind kind, const char *key,
+                                                  const char *value)
+{
+    (void)kind; (void)value;
+    struct cmhd_header_count *state = (struct cmhd_header_count *)cls;
+    if (key != NULL && strcasecmp(key, state->name) == 0) state->count++;
+    return MHD_YES;
+}
+
+/// Wraps MHD_get_connection_values(MHD_HEADER_KIND): how many times the request carries header `name` (compared
+/// case-insensitively). libmicrohttpd's lookups see only the first of repeated headers.
+static inline unsigned int cmhd_header_count(struct MHD_Connection *connection, const char *name)
+{
+    struct cmhd_header_count state = { name, 0 };
+    (void)MHD_get_connection_values(connection, MHD_HEADER_KIND, cmhd_count_header_iterator, &state);
+    return state.count;
+}
+
+/// Raises the soft open-file limit (RLIMIT_NOFILE) to the hard limit where it is lower, then returns the soft
+/// limit in force (or 0 if it cannot be read).
+static inline unsigned long cmhd_raise_open_file_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        struct rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? ULONG_MAX : (unsigned long)limit.rlim_cur;
 }
 
 /// Wraps MHD_get_daemon_info(MHD_DAEMON_INFO_LISTEN_FD) + getsockname: the port the daemon listens on (useful
@@ -104,6 +154,37 @@ static inline int cmhd_loop_wait(struct MHD_Daemon *daemon, int loop_fd, int wak
         }
     }
     return woken;
+}
+
+/// Adds `fd` to the epoll set `epoll_fd` for `events` (EPOLLRDHUP: a hang-up only, with EPOLLHUP and EPOLLERR, which
+/// epoll always reports; EPOLLIN: readable, as a wake eventfd), tagged with `token`. Returns 0, or -1 with errno.
+static inline int cmhd_watch(int epoll_fd, int fd, uint32_t events, uint64_t token)
+{
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+/// Removes `fd` from `epoll_fd` (the fd must still be open).
+static inline void cmhd_unwatch(int epoll_fd, int fd)
+{
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, &event);
+}
+
+/// Waits (without a timeout) for events on `epoll_fd` and writes the token of each, at most `capacity`, to
+/// `tokens`. Returns how many, 0 when interrupted.
+static inline int cmhd_wait_tokens(int epoll_fd, uint64_t *tokens, int capacity)
+{
+    struct epoll_event events[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epoll_fd, events, capacity, -1);
+    if (count < 0) return 0;
+    for (int i = 0; i < count; i++) tokens[i] = events[i].data.u64;
+    return count;
 }
 
 #endif

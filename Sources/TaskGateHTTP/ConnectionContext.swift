@@ -1,12 +1,17 @@
 /// Per-request state carried through libmicrohttpd's `con_cls` between the calls of one request.
 ///
-/// Owner: created and retained (`passRetained`) on the first access-handler call, released by the
-/// request-completed callback. Only libmicrohttpd's thread that serves the connection touches it.
+/// Owner: created and retained (`passRetained`) by the URI callback, which libmicrohttpd calls with the raw
+/// request target before anything else; released by the request-completed callback. Only libmicrohttpd's thread
+/// that serves the connection touches it.
 final class ConnectionContext {
-    var request: HTTPRequest
+    /// The request target as sent (path and query, not decoded).
+    let target: [UInt8]
+    /// Whether the headers have been read into `request` (the access handler's first call).
+    var started = false
+    var request = HTTPRequest(method: "", path: "")
     var responder: Responder?
 
-    init(request: HTTPRequest) {
-        self.request = request
+    init(target: [UInt8]) {
+        self.target = target
     }
 }

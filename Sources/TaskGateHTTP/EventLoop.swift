@@ -17,8 +17,7 @@ final class EventLoop: @unchecked Sendable {
     private var daemon: OpaquePointer?
     private var loopFD: Int32 = -1
     private let wakeFD: Int32
-    private let thread = Mutex<pthread_t?>(nil)
-    private let stopping = Atomic<Bool>(false)
+    private let thread = ThreadHandle()
     /// Work deferred by the handlers of the current batch; only the loop thread touches it.
     var deferred = WakeupQueue()
 
@@ -32,7 +31,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
-        assert(thread.withLock { $0 == nil }, "EventLoop released without stop()")
+        assert(!thread.isRunning, "EventLoop released without stop()")
         if loopFD >= 0 { close(loopFD) }
         close(wakeFD)
     }
@@ -44,13 +43,7 @@ final class EventLoop: @unchecked Sendable {
         guard loopFD >= 0 else {
             throw HTTPServer.StartError(description: "cannot create the HTTP event loop's epoll set (errno \(errno))")
         }
-        var handle = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()  // released by the thread when it ends
-        guard pthread_create(&handle, nil, MHDCallbacks.eventLoop, context) == 0 else {
-            Unmanaged<EventLoop>.fromOpaque(context).release()
-            throw HTTPServer.StartError(description: "cannot start the HTTP event-loop thread")
-        }
-        thread.withLock { $0 = handle }
+        try thread.start(self, routine: MHDCallbacks.eventLoop, failure: "cannot start the HTTP event-loop thread")
     }
 
     /// The loop; returns once `stop()` has been called.
@@ -58,7 +51,7 @@ final class EventLoop: @unchecked Sendable {
         cmhd_name_thread(threadName)
         guard let daemon else { return }
         while true {
-            if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, stopping.load(ordering: .acquiring) { break }
+            if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, thread.isStopping { break }
             _ = MHD_run(daemon)
             deferred.run()
         }
@@ -72,16 +65,8 @@ final class EventLoop: @unchecked Sendable {
         _ = eventfd_write(wakeFD, 1)
     }
 
-    /// Ends the loop and waits for its thread. Idempotent.
+    /// Ends the loop and waits for it. Idempotent.
     func stop() {
-        guard
-            let handle = thread.withLock({ state -> pthread_t? in
-                defer { state = nil }
-                return state
-            })
-        else { return }
-        stopping.store(true, ordering: .releasing)
-        wake()
-        _ = pthread_join(handle, nil)
+        thread.stop { wake() }
     }
 }

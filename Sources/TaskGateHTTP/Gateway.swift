@@ -78,17 +78,41 @@ public final class Gateway: Sendable {
     /// Answers one request (on the caller's thread; never blocks), leaving the worker wake-ups it causes in
     /// `deferred` for the caller to run after the answer (the HTTP server runs them once per event-loop iteration).
     public func handle(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) -> HandlerResult {
-        do {
-            return try route(request, deferring: &deferred)
+        do throws(Problem) {
+            if let defect = request.defect { throw Problem(defect) }
+            if request.bodyTooLarge { throw Problem.payloadTooLarge(configuration.maxBodyBytes) }
+            switch request.method {
+            case "HEAD":
+                // A GET whose body libmicrohttpd leaves out (the headers, Content-Length included, stay).
+                var get = request
+                get.method = "GET"
+                return try route(get, deferring: &deferred)
+            case "OPTIONS":
+                return .respond(try options(request))
+            default:
+                return try route(request, deferring: &deferred)
+            }
         } catch {
             return .respond(error.response(instance: request.path))
         }
     }
 
+    /// `OPTIONS`: 204 with the methods the path allows in `Allow` (found by routing the request, which every route
+    /// refuses with the list), or the route's 404. Open like the probes: it tells nothing about tasks.
+    private func options(_ request: HTTPRequest) throws(Problem) -> HTTPResponse {
+        var deferred = WakeupQueue()
+        do {
+            _ = try route(request, deferring: &deferred)
+        } catch let problem where problem.code == "method_not_allowed" {
+            return HTTPResponse(status: 204, headers: problem.headers)
+        }
+        throw .routeNotFound(request.path)
+    }
+
     private func route(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let path = request.path
         let method = request.method
-        try authorize(request)
+        if method != "OPTIONS" { try authorize(request) }
         switch path {
         case "/tasks":
             switch method {
@@ -194,10 +218,12 @@ public final class Gateway: Sendable {
         guard reserveParkedSlot() else { return nil }
         let timeout = scheduler.isDraining ? .zero : timeout
         return .park { [self] responder in
-            scheduler.wait(for: condition, timeout: timeout) { result in
+            let waiter = scheduler.wait(for: condition, timeout: timeout) { result in
                 self.parkedCount.subtract(1, ordering: .relaxed)
                 responder.complete(render(result))
             }
+            // A client that goes away frees its slot now, not at its deadline.
+            if let waiter { responder.onHangup { [scheduler] in scheduler.release(waiter) } }
         }
     }
 

@@ -10,8 +10,10 @@ public struct HTTPRequest: Sendable {
     public var headers: [String: String]
     /// The body.
     public var body: [UInt8]
-    /// True when the body passed the size limit and was dropped.
+    /// True when the body passed the size limit (or its `Content-Length` said it would) and was dropped.
     public var bodyTooLarge: Bool
+    /// What the HTTP layer found malformed, if anything; the gateway refuses such a request with a 400.
+    public var defect: RequestDefect?
 
     /// Creates a request.
     public init(
@@ -31,12 +33,11 @@ public struct HTTPRequest: Sendable {
     static let headerNames: [(key: String, cName: StaticString)] = [
         ("content-type", "content-type"), ("prefer", "prefer"), ("if-none-match", "if-none-match"),
         ("idempotency-key", "idempotency-key"), ("authorization", "authorization"),
-        ("taskgate-worker-secret", "taskgate-worker-secret"),
+        ("taskgate-worker-secret", "taskgate-worker-secret"), ("content-length", "content-length"),
+        ("transfer-encoding", "transfer-encoding"), ("traceparent", "traceparent"),
     ]
-    /// The query parameters the gateway reads; only these are copied out of libmicrohttpd.
-    static let queryParameters: [(key: String, cName: StaticString)] = [
-        ("wait", "wait"), ("state", "state"), ("function", "function"), ("limit", "limit"), ("cursor", "cursor"),
-    ]
+    /// The query parameters the gateway reads; only these are decoded from the request target.
+    static let queryParameters = ["wait", "state", "function", "limit", "cursor"]
 
     /// A header by case-insensitive name.
     public func header(_ name: String) -> String? {

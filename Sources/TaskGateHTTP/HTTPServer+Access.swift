@@ -1,23 +1,43 @@
 import CMicroHTTPD
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension HTTPServer {
-    /// The access handler: accumulate the body, dispatch once it is complete, park or answer.
+    /// The URI callback: keeps the raw target for the access handler to decode strictly, and empties the query
+    /// string of libmicrohttpd's copy so that libmicrohttpd does not parse it (it would spend per-connection
+    /// memory on every parameter and, when that runs out, stop answering; see `RequestTarget`).
+    func begin(target uri: UnsafePointer<CChar>) -> UnsafeMutableRawPointer {
+        let length = strlen(uri)
+        let target = [UInt8](UnsafeRawBufferPointer(start: uri, count: length))
+        if let questionMark = memchr(uri, Int32(UInt8(ascii: "?")), length) {
+            // libmicrohttpd has found the '?' already and will parse the arguments after it: end them there. The
+            // buffer is libmicrohttpd's own writable copy of the request line (the callback runs "before we modify
+            // URI or args").
+            let arguments = questionMark.assumingMemoryBound(to: CChar.self) + 1
+            if arguments.pointee != 0 { UnsafeMutablePointer(mutating: arguments).pointee = 0 }
+        }
+        return Unmanaged.passRetained(ConnectionContext(target: target)).toOpaque()
+    }
+
+    /// The access handler: read the headers, accumulate the body, dispatch once it is complete, park or answer.
     func access(
         connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
         uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
         context: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
-        guard let raw = context.pointee else {
-            // First call: headers only.
-            let request = HTTPRequest(
-                method: String(cString: method), path: String(cString: url),
-                query: lookup(connection, .GET_ARGUMENT_KIND, HTTPRequest.queryParameters),
-                headers: lookup(connection, .HEADER_KIND, HTTPRequest.headerNames))
-            context.pointee = Unmanaged.passRetained(ConnectionContext(request: request)).toOpaque()
-            return .YES
-        }
+        // The URI callback always sets the context.
+        guard let raw = context.pointee else { return .NO }
         let state = Unmanaged<ConnectionContext>.fromOpaque(raw).takeUnretainedValue()
-        if uploadSize.pointee > 0 {
+        if !state.started {
+            // First call: headers only.
+            state.started = true
+            state.request = readRequest(connection, method: method, target: state.target)
+            // A malformed request, or a body announced too large, is answered before the body is read (libmicrohttpd
+            // then closes the connection instead of reading on).
+            guard state.request.defect != nil || state.request.bodyTooLarge else { return .YES }
+        } else if uploadSize.pointee > 0 {
             if !state.request.bodyTooLarge, let uploadData {
                 if state.request.body.count + uploadSize.pointee > configuration.maxBodyBytes {
                     state.request.bodyTooLarge = true
@@ -45,6 +65,30 @@ extension HTTPServer {
         return dispatch(connection, state, handler(state.request, &deferred))
     }
 
+    /// The request as the handler sees it, with what is wrong with its target or framing.
+    private func readRequest(_ connection: OpaquePointer, method: UnsafePointer<CChar>, target raw: [UInt8])
+        -> HTTPRequest
+    {
+        let target = RequestTarget(raw, known: HTTPRequest.queryParameters)
+        var request = HTTPRequest(
+            method: String(cString: method), path: target.path, query: target.query,
+            headers: lookup(connection, .HEADER_KIND, HTTPRequest.headerNames))
+        request.defect = target.defect
+        let transferEncoding = request.headers["transfer-encoding"]
+        if let length = request.headers["content-length"] {
+            if transferEncoding != nil {
+                request.defect = .framing("a request may not carry both Content-Length and Transfer-Encoding")
+            } else if cmhd_header_count(connection, "content-length") > 1 {
+                request.defect = .framing("Content-Length is given more than once")
+            } else if let bytes = Int(length), bytes > configuration.maxBodyBytes {
+                request.bodyTooLarge = true
+            }
+        } else if let transferEncoding, transferEncoding.lowercased() != "chunked" {
+            request.defect = .framing("Transfer-Encoding must be chunked, got '\(transferEncoding)'")
+        }
+        return request
+    }
+
     /// Answers now, or parks the connection until the responder completes.
     private func dispatch(_ connection: OpaquePointer, _ state: ConnectionContext, _ result: HandlerResult)
         -> MHD_Result
@@ -54,9 +98,13 @@ extension HTTPServer {
             return queue(connection, response)
         case .park(let start):
             parkedCount.add(1, ordering: .relaxed)
+            let token = hangups.reserveToken()
             let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection), eventLoop)) {
-                [self] in self.parkedCount.subtract(1, ordering: .relaxed)
+                [self] in
+                self.hangups.unwatch(token)
+                self.parkedCount.subtract(1, ordering: .relaxed)
             }
+            hangups.watch(token, fd: cmhd_connection_fd(connection), responder: responder)
             state.responder = responder
             MHD_suspend_connection(connection)
             responder.markSuspended()

@@ -17,8 +17,12 @@ public final class HTTPServer: Sendable {
         /// Bodies larger than this are dropped (and flagged on the request); `GatewayService` sets it from the
         /// gateway's limit.
         public var maxBodyBytes = 1 << 20
-        /// Open connections at most, parked ones included.
+        /// Open connections at most, parked ones included; libmicrohttpd leaves further ones in the listen backlog
+        /// (and the kernel refuses them once that is full). Keep it within `ResourceBudget.maxConnections`.
         public var connectionLimit = 20_000
+        /// Memory libmicrohttpd gives each connection for its request line, headers and read buffer: 64 KiB, so an
+        /// 8 KB URL and the usual headers fit (its default, 32 KiB, is tight once a request carries tokens).
+        public var connectionMemoryBytes = 64 * 1_024
         /// Idle connections are closed after this many seconds (parked ones never are).
         public var connectionTimeoutSeconds = 90
         /// libmicrohttpd's own polling threads; 0 for one event-loop thread run by taskgate, which batches the
@@ -42,6 +46,8 @@ public final class HTTPServer: Sendable {
     let handler: @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
     /// The loop thread when libmicrohttpd runs without its own threads (`threads == 0`).
     let eventLoop: EventLoop?
+    /// Releases parked requests whose clients went away.
+    let hangups: HangupWatcher
     let configuration: Configuration
     /// The daemon pointer; set once in `init`, cleared once in `stop()`.
     private let daemon: Mutex<UnsafeSendablePointer?>
@@ -59,8 +65,11 @@ public final class HTTPServer: Sendable {
         self.handler = handler
         self.daemon = Mutex(nil)
         self.eventLoop = configuration.threads > 0 ? nil : try EventLoop(threadName: configuration.threadName)
+        self.hangups = try HangupWatcher()
         var options: [MHD_OptionItem] = [
             MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+            MHD_OptionItem(
+                option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryBytes, ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds, ptr_value: nil),
             MHD_OptionItem(option: .LISTEN_BACKLOG_SIZE, value: 4096, ptr_value: nil),
         ]
@@ -82,13 +91,15 @@ public final class HTTPServer: Sendable {
             address6.sin6_port = in_port_t(UInt16(configuration.port).bigEndian)
             flags |= MHD_USE_IPv6.rawValue
         } else {
+            hangups.stop()
             throw StartError(description: "the host must be an IPv4 or IPv6 address or localhost, got '\(host)'")
         }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started: OpaquePointer? = options.withUnsafeBufferPointer { items in
             func start(_ address: UnsafePointer<sockaddr>) -> OpaquePointer? {
                 cmhd_start_daemon(
-                    flags, address, MHDCallbacks.access, context, MHDCallbacks.completed, nil, items.baseAddress)
+                    flags, address, MHDCallbacks.access, context, MHDCallbacks.completed, nil, MHDCallbacks.uriLog,
+                    context, items.baseAddress)
             }
             if address4.sin_family == sa_family_t(AF_INET) {
                 return withUnsafePointer(to: &address4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, start) }
@@ -96,6 +107,7 @@ public final class HTTPServer: Sendable {
             return withUnsafePointer(to: &address6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, start) }
         }
         guard let started else {
+            hangups.stop()
             throw StartError(
                 description: "libmicrohttpd could not listen on \(host):\(configuration.port) (in use, or not allowed)")
         }
@@ -121,6 +133,9 @@ public final class HTTPServer: Sendable {
     /// Requests parked right now.
     public var parked: Int { parkedCount.load(ordering: .relaxed) }
 
+    /// Parked connections whose sockets are watched for the client going away.
+    public var watchedForHangup: Int { hangups.count }
+
     /// Stops the daemon. Every parked request must have been completed first (libmicrohttpd forbids stopping with
     /// suspended connections); the gateway's drain does that.
     public func stop() {
@@ -132,5 +147,6 @@ public final class HTTPServer: Sendable {
         else { return }
         eventLoop?.stop()
         MHD_stop_daemon(daemon.pointer)
+        hangups.stop()
     }
 }

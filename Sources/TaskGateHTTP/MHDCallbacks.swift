@@ -12,11 +12,27 @@ enum MHDCallbacks {
             context: conCls!)
     }
 
+    /// `MHD_OPTION_URI_LOG_CALLBACK`: called with the raw request target before libmicrohttpd parses it; returns the
+    /// request's retained `ConnectionContext`, which becomes its `con_cls`. `cls` is the unretained `HTTPServer`.
+    static let uriLog: cmhd_uri_log_callback = { cls, uri, _ in
+        let server = Unmanaged<HTTPServer>.fromOpaque(cls!).takeUnretainedValue()
+        return server.begin(target: uri!)
+    }
+
     /// `MHD_RequestCompletedCallback`: releases the request's `ConnectionContext` (retained on the first call).
     static let completed: MHD_RequestCompletedCallback = { _, _, conCls, _ in
         guard let conCls, let raw = conCls.pointee else { return }
         Unmanaged<ConnectionContext>.fromOpaque(raw).release()
         conCls.pointee = nil
+    }
+
+    /// The hang-up watcher thread's start routine (`pthread_create`): `argument` is the `HangupWatcher`, retained
+    /// for the thread by its creator and released here when the thread ends.
+    static let hangupWatcher: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { argument in
+        let watcher = Unmanaged<HangupWatcher>.fromOpaque(argument!)
+        watcher.takeUnretainedValue().run()
+        watcher.release()
+        return nil
     }
 
     /// The event-loop thread's start routine (`pthread_create`): `argument` is the `EventLoop`, retained for the

@@ -63,8 +63,22 @@ public struct Problem: Error, Sendable {
         var problem = Problem(
             405, "method_not_allowed", "Method not allowed here",
             "\(method) is not allowed here; allowed: \(allowed.joined(separator: ", "))")
-        problem.headers = [("Allow", allowed.joined(separator: ", "))]
+        let listed = allowed + (allowed.contains("GET") ? ["HEAD"] : []) + ["OPTIONS"]
+        problem.headers = [("Allow", listed.joined(separator: ", "))]
         return problem
+    }
+
+    /// A request the HTTP layer found malformed.
+    init(_ defect: RequestDefect) {
+        switch defect {
+        case .path(let detail):
+            self.init(400, "invalid_path", "The request path is malformed", detail)
+        case .query(let name, let detail):
+            self = .invalidParameter(name, detail)
+        case .framing(let detail):
+            self.init(400, "invalid_framing", "The request's body framing is ambiguous", detail)
+            headers = [("Connection", "close")]
+        }
     }
 
     static func taskNotFound(_ id: String) -> Problem {
@@ -150,6 +164,11 @@ public struct Problem: Error, Sendable {
             self.init(422, code, "Unknown function", error.message)
         case .batchTooLarge:
             self.init(422, code, "The batch holds too many tasks", error.message)
+        case .tooManyWorkers:
+            self.init(503, code, "Too many workers", error.message)
+            headers = [("Retry-After", "5")]
+        case .tooManyFunctions:
+            self.init(422, code, "Too many function names", error.message)
         case .unknownWorker:
             self.init(404, code, "No such worker", error.message)
         case .workerGone:

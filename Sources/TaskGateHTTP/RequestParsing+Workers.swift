@@ -15,17 +15,11 @@ extension RequestParsing {
             switch member.key {
             case "name":
                 guard member.kind == .string else { throw .invalidRequest("name must be a string", pointer: pointer) }
+                // Its length and characters are checked by the scheduler (one rule for every way in).
                 registration.name = string(raw)
-                guard registration.name.unicodeScalars.count <= 200 else {
-                    throw .invalidRequest("name must be at most 200 characters", pointer: pointer)
-                }
             case "functions":
+                // The names follow the submission rule, checked by the scheduler.
                 let functions = try strings(raw, pointer: pointer, what: "functions")
-                for (index, function) in functions.enumerated()
-                where function.isEmpty || function.unicodeScalars.count > 200 {
-                    throw .invalidRequest(
-                        "a function name must be 1 to 200 characters", pointer: "\(pointer)/\(index)")
-                }
                 registration.functions = Set(functions)
                 hasFunctions = true
             case "capacity":

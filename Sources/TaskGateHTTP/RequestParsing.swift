@@ -130,7 +130,7 @@ enum RequestParsing {
     static func wait(_ request: HTTPRequest, max: Duration) throws(Problem) -> Duration? {
         var seconds: Double?
         if let value = request.query["wait"] {
-            guard let parsed = Double(value), parsed.isFinite, parsed >= 0 else {
+            guard let parsed = decimalSeconds(value[...].utf8) else {
                 throw .invalidParameter("wait", "wait must be a non-negative number of seconds, got '\(value)'")
             }
             seconds = parsed
@@ -187,11 +187,27 @@ enum RequestParsing {
         {
             end += 1
         }
-        guard end > index,
-            let seconds = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)),
-            seconds.isFinite, seconds >= 0
-        else { return nil }
-        return seconds
+        return decimalSeconds(UnsafeBufferPointer(rebasing: bytes[index..<end]))
+    }
+
+    /// A plain decimal number of seconds (`5`, `0.25`): digits with an optional fraction, nothing else — no sign,
+    /// exponent, hexadecimal (`0x10`), `inf` or `nan`, which `Double.init` would all take.
+    static func decimalSeconds<C: BidirectionalCollection<UInt8>>(_ bytes: C) -> Double? {
+        var digits = 0
+        var dots = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                dots += 1
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digits += 1
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, dots <= 1, bytes.first != UInt8(ascii: "."), bytes.last != UInt8(ascii: ".") else {
+            return nil
+        }
+        return Double(String(decoding: bytes, as: UTF8.self)).flatMap { $0.isFinite ? $0 : nil }
     }
 
     /// The versions named by an `If-None-Match` header; `nil` stands for `*`.

@@ -19,6 +19,10 @@ public final class Responder: Sendable {
         var response: HTTPResponse?
         var suspended = false
         var completed = false
+        /// The client went away while parked.
+        var hungUp = false
+        /// What releases the wait when the client goes away (set by the handler that parked the request).
+        var hangupHandler: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -42,6 +46,7 @@ public final class Responder: Sendable {
             if state.completed { return nil }
             state.completed = true
             state.response = response
+            state.hangupHandler = nil
             return state.suspended
         }
         guard let mustResume else { return false }
@@ -53,6 +58,34 @@ public final class Responder: Sendable {
             callback(response)
         }
         return true
+    }
+
+    /// Sets what to do if the client goes away before the answer: typically release the wait, which completes the
+    /// responder (its answer is then dropped). Runs `handler` at once if the client is gone already. Without a
+    /// handler, a hang-up completes the responder with a `499` nobody reads, freeing the connection.
+    public func onHangup(_ handler: @escaping @Sendable () -> Void) {
+        let runNow = state.withLock { state -> Bool in
+            if state.hungUp { return true }
+            if !state.completed { state.hangupHandler = handler }
+            return false
+        }
+        if runNow { handler() }
+    }
+
+    /// The client closed its connection while the request was parked (called by the `HangupWatcher`).
+    func hangUp() {
+        enum Action { case none, handler(@Sendable () -> Void), complete }
+        let action = state.withLock { state -> Action in
+            if state.completed || state.hungUp { return .none }
+            state.hungUp = true
+            if let handler = state.hangupHandler { return .handler(handler) }
+            return .complete
+        }
+        switch action {
+        case .none: break
+        case .handler(let handler): handler()
+        case .complete: complete(HTTPResponse(status: 499))
+        }
     }
 
     /// Called right after `MHD_suspend_connection`.

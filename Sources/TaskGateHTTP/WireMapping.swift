@@ -35,6 +35,7 @@ extension SchedulerError.Field {
         case .capacity: "capacity"
         case .functions: "functions"
         case .lease: "lease_s"
+        case .name: "name"
         }
     }
 }

@@ -25,7 +25,8 @@ public final class LiveServer: Sendable {
         gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in },
         server configureServer: (inout HTTPServer.Configuration) -> Void = { _ in }
     ) throws {
-        Self.raiseOpenFileLimit()
+        // Tests park thousands of connections, each a socket on both ends.
+        _ = ResourceBudget.raisingOpenFileLimit()
         let logger = Logger(label: "taskgate.test") { _ in SwiftLogNoOpLogHandler() }
         var configuration = SchedulerConfiguration()
         configure(&configuration)
@@ -46,14 +47,6 @@ public final class LiveServer: Sendable {
             server: serverConfiguration, logger: logger)
         let scheduler = scheduler
         timers = Task { try? await scheduler.run() }
-    }
-
-    /// Tests park thousands of connections, each a socket on both ends: allow the hard limit of open files.
-    static func raiseOpenFileLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// The bound port.

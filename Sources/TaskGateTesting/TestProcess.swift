@@ -85,6 +85,9 @@ public final class TestProcess: Sendable {
         /// Runs `body` while the status is known not to be recorded (a reaped pid may belong to another process).
         func ifRunning(_ body: () -> Void) { state.withLock { if $0.status == nil { body() } } }
 
+        /// The exit status once recorded.
+        var status: Int32? { state.withLock { $0.status } }
+
         func wait() async -> Int32 {
             await withCheckedContinuation { continuation in
                 let status = state.withLock { state -> Int32? in
@@ -172,6 +175,16 @@ public final class TestProcess: Sendable {
 
     /// Waits for the exit and returns its status (128 + n when killed by signal n).
     public func waitForExit() async -> Int32 { await exit.wait() }
+
+    /// Waits at most `bound` for the exit; nil if the process is still running then (the caller reports it).
+    public func waitForExit(within bound: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + bound
+        while ContinuousClock.now < deadline {
+            if let status = exit.status { return status }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return exit.status
+    }
 
     /// Waits for the exit and for both streams to be read to their end.
     public func finish() async -> Int32 {

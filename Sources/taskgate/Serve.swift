@@ -17,7 +17,11 @@ struct Serve: AsyncParsableCommand {
             Every option can also be set by an environment variable (TASKGATE_HOST, TASKGATE_PORT, \
             TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
             TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
-            TASKGATE_WORKER_TOKEN, TASKGATE_TOKEN_FILE); a flag wins over the variable. TASKGATE_TOKEN and \
+            TASKGATE_WORKER_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
+            TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES); a flag wins over the variable.
+
+            The connection limit and the parked cap are derived from the open-file limit (raised to its hard \
+            limit at start) with a reserve; larger values asked for are lowered to fit, with a warning. TASKGATE_TOKEN and \
             TASKGATE_WORKER_TOKEN may hold several tokens separated by commas.
 
             Auth is on when any token is given: every endpoint but /healthz and /readyz then needs \
@@ -62,8 +66,39 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("max-parked"),
-        help: "Most parked long-polls at once (env TASKGATE_MAX_PARKED; default 10000).")
+        help:
+            "Most parked long-polls at once (env TASKGATE_MAX_PARKED; default: nine tenths of the connection limit, at most 10000)."
+    )
     var maxParked: Int?
+
+    @Option(
+        name: .customLong("max-connections"),
+        help:
+            "Most open connections, parked ones included (env TASKGATE_MAX_CONNECTIONS; default: what the open-file limit allows, at most 20000)."
+    )
+    var maxConnections: Int?
+
+    @Option(
+        name: .customLong("max-workers"),
+        help: "Most registered workers (env TASKGATE_MAX_WORKERS; default 10000).")
+    var maxWorkers: Int?
+
+    @Option(
+        name: .customLong("max-functions"),
+        help: "Most distinct function names workers may register (env TASKGATE_MAX_FUNCTIONS; default 10000).")
+    var maxFunctions: Int?
+
+    @Option(
+        name: .customLong("max-retained"),
+        help: "Most finished tasks kept; the oldest are evicted first (env TASKGATE_MAX_RETAINED; default 100000).")
+    var maxRetained: Int?
+
+    @Option(
+        name: .customLong("max-retained-bytes"),
+        help:
+            "Most bytes of finished tasks kept; the oldest are evicted first (env TASKGATE_MAX_RETAINED_BYTES; default 536870912)."
+    )
+    var maxRetainedBytes: Int?
 
     @Option(name: .customLong("queue-limit"), help: "Most pending tasks (env TASKGATE_QUEUE_LIMIT; default 100000).")
     var queueLimit: Int?
@@ -97,7 +132,8 @@ struct Serve: AsyncParsableCommand {
     var insecure = false
 
     func run() async throws {
-        let settings = try Settings(self, environment: ProcessInfoEnvironment.current)
+        let budget = ResourceBudget.raisingOpenFileLimit()
+        let settings = try Settings(self, environment: ProcessInfoEnvironment.current, budget: budget)
         let fileTokens = try settings.tokenFile.map { path in
             do { return try TokenFile.read(path) } catch { throw ValidationError("\(error)") }
         }
@@ -110,7 +146,7 @@ struct Serve: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "taskgate")
-        raiseOpenFileLimit()
+        for warning in settings.warnings { logger.warning("setting lowered", metadata: ["detail": "\(warning)"]) }
 
         let scheduler = Scheduler(configuration: settings.scheduler, logger: logger)
         // The built-in functions are accepted from the first request on, even before the workers' slots start.
@@ -127,7 +163,9 @@ struct Serve: AsyncParsableCommand {
             "taskgate serving",
             metadata: [
                 "http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)",
-                "auth": "\(tokens.isEnabled ? "on" : "off")",
+                "auth": "\(tokens.isEnabled ? "on" : "off")", "limits.open_files": "\(budget.openFiles)",
+                "limits.connections": "\(settings.server.connectionLimit)",
+                "limits.parked": "\(settings.gateway.maxParked)",
             ])
         let reloader = settings.tokenFile.map { path in
             TokenFile.Reloader(path: path, fixed: settings.tokens, gateway: gateway, logger: logger)
@@ -139,13 +177,5 @@ struct Serve: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
-    }
-
-    /// Parked long-polls each hold a socket: allow as many open files as the hard limit permits.
-    private func raiseOpenFileLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

@@ -35,8 +35,11 @@ struct Settings {
     var tokens = AccessTokens()
     var tokenFile: String?
     var insecure = false
+    /// Values asked for that were lowered to fit the open-file limit, for the log.
+    var warnings: [String] = []
 
-    init(_ serve: Serve, environment: ProcessInfoEnvironment) throws {
+    /// Reads the flags and variables; `budget` is what the open-file limit allows.
+    init(_ serve: Serve, environment: ProcessInfoEnvironment, budget: ResourceBudget) throws {
         func value<T>(_ flag: T?, _ name: String, _ parse: (String) -> T?) throws -> T? {
             if let flag { return flag }
             guard let text = environment.values[name], !text.isEmpty else { return nil }
@@ -77,10 +80,7 @@ struct Settings {
             gateway.maxWait = maxWait
             scheduler.maxPollWait = maxWait
         }
-        if let maxParked = try positive(value(serve.maxParked, "TASKGATE_MAX_PARKED", { Int($0) }), "max-parked") {
-            gateway.maxParked = maxParked
-            server.connectionLimit = max(server.connectionLimit, maxParked + 1_024)
-        }
+        try readLimits(serve, budget: budget, value: value, positive: positive)
         if let queueLimit = try positive(value(serve.queueLimit, "TASKGATE_QUEUE_LIMIT", { Int($0) }), "queue-limit") {
             scheduler.queueLimit = queueLimit
         }
@@ -108,6 +108,45 @@ struct Settings {
 }
 
 extension Settings {
+    /// The connection limit and parked cap within `budget`, and the caps on workers, names and retained tasks.
+    private mutating func readLimits(
+        _ serve: Serve, budget: ResourceBudget,
+        value: (Int?, String, (String) -> Int?) throws -> Int?, positive: (Int?, String) throws -> Int?
+    ) throws {
+        let connections = try positive(
+            value(serve.maxConnections, "TASKGATE_MAX_CONNECTIONS", { Int($0) }), "max-connections")
+        server.connectionLimit = connections.map { min($0, budget.maxConnections) } ?? budget.defaultConnections
+        if let connections, connections > budget.maxConnections {
+            warnings.append(
+                "max-connections \(connections) lowered to \(budget.maxConnections): the open-file limit is "
+                    + "\(budget.openFiles) and \(budget.reserve) descriptors are kept in reserve")
+        }
+        let parkedCeiling = ResourceBudget.maxParked(connections: server.connectionLimit)
+        let parked = try positive(value(serve.maxParked, "TASKGATE_MAX_PARKED", { Int($0) }), "max-parked")
+        gateway.maxParked = min(parked ?? 10_000, parkedCeiling)
+        if let parked, parked > parkedCeiling {
+            warnings.append(
+                "max-parked \(parked) lowered to \(parkedCeiling): \(server.connectionLimit) connections are allowed "
+                    + "and \(ResourceBudget.headroom(connections: server.connectionLimit)) are kept for short requests")
+        }
+        if let workers = try positive(value(serve.maxWorkers, "TASKGATE_MAX_WORKERS", { Int($0) }), "max-workers") {
+            scheduler.maxWorkers = workers
+        }
+        if let functions = try positive(
+            value(serve.maxFunctions, "TASKGATE_MAX_FUNCTIONS", { Int($0) }), "max-functions")
+        {
+            scheduler.maxFunctions = functions
+        }
+        if let retained = try positive(value(serve.maxRetained, "TASKGATE_MAX_RETAINED", { Int($0) }), "max-retained") {
+            scheduler.maxRetainedTasks = retained
+        }
+        if let bytes = try positive(
+            value(serve.maxRetainedBytes, "TASKGATE_MAX_RETAINED_BYTES", { Int($0) }), "max-retained-bytes")
+        {
+            scheduler.maxRetainedBytes = bytes
+        }
+    }
+
     /// True for addresses only this machine can reach: `localhost`, 127.0.0.0/8 and `::1`.
     static func isLoopback(_ host: String) -> Bool {
         if host == "localhost" || host == "::1" || host == "[::1]" { return true }

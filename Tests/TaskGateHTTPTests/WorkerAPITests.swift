@@ -52,7 +52,9 @@ import Testing
     @Test(arguments: [
         (#"{"name":"x"}"#, "/functions"),
         (#"{"functions":[]}"#, "/functions"),
-        (#"{"functions":[""]}"#, "/functions/0"),
+        (#"{"functions":[""]}"#, "/functions"),
+        (#"{"functions":["has space"]}"#, "/functions"),
+        (#"{"name":"a\nforged log line","functions":["g"]}"#, "/name"),
         (#"{"functions":["g"],"capacity":0}"#, "/capacity"),
         (#"{"functions":["g"],"capacity":1.5}"#, "/capacity"),
         (#"{"functions":["g"],"lease_s":0}"#, "/lease_s"),

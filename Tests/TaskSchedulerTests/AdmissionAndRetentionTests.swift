@@ -41,6 +41,64 @@ import Testing
         h.expectConsistent()
     }
 
+    @Test func theRetainedBytesAreBoundedOldestFirstAndTheNewestStays() throws {
+        // Each record weighs 256 bytes plus its arguments and result.
+        var h = Harness { $0.maxRetainedBytes = 3_000 }
+        let worker = h.register(capacity: 10)
+        let big = "\"" + String(repeating: "x", count: 1_000) + "\""
+        var ids: [TaskID] = []
+        for _ in 0..<4 {
+            let id = try h.submit(args: big)
+            _ = h.take(worker)
+            h.succeed(worker, id, result: "1")
+            ids.append(id)
+        }
+        // 4 x (256 + 1002 + 1) = 5036 bytes: the two oldest had to go.
+        guard case .expired = h.core.lookup(ids[0]) else { Issue.record("the oldest should be evicted"); return }
+        guard case .expired = h.core.lookup(ids[1]) else { Issue.record("the second should be evicted"); return }
+        #expect(h.state(ids[2]) == .succeeded)
+        #expect(h.state(ids[3]) == .succeeded)
+        #expect(h.core.finishedBytes == 2 * 1_259)
+        // A record heavier than the whole bound still stays until the next one finishes.
+        let huge = try h.submit(args: "\"" + String(repeating: "y", count: 5_000) + "\"")
+        _ = h.take(worker)
+        h.succeed(worker, huge)
+        #expect(h.state(huge) == .succeeded)
+        guard case .expired = h.core.lookup(ids[3]) else { Issue.record("all older ones go"); return }
+        h.expectConsistent()
+    }
+
+    @Test func registrationsAreCappedAndRefusedWhole() throws {
+        var h = Harness {
+            $0.maxWorkers = 2
+            $0.maxFunctions = 3
+        }
+        func register(_ name: String, _ functions: Set<String>) -> SchedulerError? {
+            do {
+                _ = try h.apply { (core, now, effects) throws(SchedulerError) in
+                    try core.registerWorker(
+                        WorkerRegistration(name: name, functions: functions, capacity: 1, lease: .seconds(10)),
+                        now: now, effects: &effects)
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(register("a", ["f", "g"]) == nil)
+        #expect(register("b", ["h", "i"])?.code == .tooManyFunctions, "four names, three allowed")
+        #expect(h.core.isKnownFunction("h") == false, "a refused registration teaches no name")
+        #expect(register("line\nforged", ["f"])?.field == .name, "a control character would forge a log line")
+        #expect(register(String(repeating: "n", count: 201), ["f"])?.field == .name)
+        #expect(register("c", ["bad name"])?.field == .functions, "the submission rule applies to registrations")
+        #expect(register("c", [String(repeating: "f", count: 129)])?.field == .functions)
+        #expect(register("c", ["f", "h"]) == nil)
+        #expect(register("d", ["f"])?.code == .tooManyWorkers)
+        h.removeWorker(WorkerID(rawValue: h.core.firstWorkerID))
+        #expect(register("d", ["f"]) == nil, "a worker that leaves makes room")
+        h.expectConsistent()
+    }
+
     @Test func sameIdempotencyKeyAndRequestGiveTheSameTask() throws {
         var h = Harness()
         let first = try h.submit(args: "{\"a\":1}", key: "k1")

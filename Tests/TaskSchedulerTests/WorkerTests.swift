@@ -1,3 +1,4 @@
+import TaskGateTesting
 import Testing
 
 @testable import TaskScheduler
@@ -97,6 +98,23 @@ import Testing
         #expect(h.record(id).state != .succeeded)
         #expect(h.record(id).attempt == before.attempt + 1)
         #expect(h.core.counters.refusedReports == 2)
+        h.expectConsistent()
+    }
+
+    @Test func aPollFullOfBogusReportsWritesOneLogLineWithTheCount() throws {
+        var h = Harness()
+        let store = RecordingLogHandler.Store()
+        h.core.logger = RecordingLogHandler.logger(store)
+        let worker = h.register(capacity: 4)
+        let bogus = (0..<1_000).map { WorkerResult(taskID: TaskID(rawValue: UInt64($0) + 1), outcome: .success(.null)) }
+        let confirms = (0..<10).map { WorkerConfirm(taskID: TaskID(rawValue: UInt64($0) + 5_000), kind: .canceled) }
+        let mail = try h.exchange(worker, results: bogus, confirms: confirms)
+        #expect(mail.resultAcks.allSatisfy { $0 == .notHolder })
+        let refusals = store.all.filter { $0.message.contains("refused") }
+        #expect(refusals.count == 1)
+        #expect(refusals.first?.metadata["reports.refused_results"] == "1000")
+        #expect(refusals.first?.metadata["reports.refused_confirms"] == "10")
+        #expect(h.core.counters.refusedReports == 1_010)
         h.expectConsistent()
     }
 

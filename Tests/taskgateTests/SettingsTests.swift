@@ -1,3 +1,4 @@
+import TaskGateHTTP
 import Testing
 
 @testable import taskgate
@@ -5,8 +6,12 @@ import Testing
 /// `serve`'s flags and `TASKGATE_*` variables: a flag wins over its variable, a variable over the default, an empty
 /// variable counts as unset, and a bad value is an error that names the variable.
 @Suite struct SettingsTests {
-    static func settings(_ arguments: [String] = [], _ environment: [String: String] = [:]) throws -> Settings {
-        try Settings(try Serve.parse(arguments), environment: ProcessInfoEnvironment(values: environment))
+    static func settings(
+        _ arguments: [String] = [], _ environment: [String: String] = [:], openFiles: Int = 1 << 20
+    ) throws -> Settings {
+        try Settings(
+            try Serve.parse(arguments), environment: ProcessInfoEnvironment(values: environment),
+            budget: ResourceBudget(openFiles: openFiles))
     }
 
     @Test func defaultsWithoutFlagsOrVariables() throws {
@@ -25,7 +30,9 @@ import Testing
                 "TASKGATE_HOST": "0.0.0.0", "TASKGATE_PORT": "9001", "TASKGATE_WORKERS": "0",
                 "TASKGATE_MAX_BODY": "2048", "TASKGATE_MAX_WAIT": "5", "TASKGATE_MAX_PARKED": "30000",
                 "TASKGATE_QUEUE_LIMIT": "7", "TASKGATE_RESULT_TTL": "1.5", "TASKGATE_TOMBSTONE_TTL": "60",
-                "TASKGATE_DRAIN_GRACE": "0.25", "TASKGATE_HTTP_THREADS": "3",
+                "TASKGATE_DRAIN_GRACE": "0.25", "TASKGATE_HTTP_THREADS": "3", "TASKGATE_MAX_CONNECTIONS": "40000",
+                "TASKGATE_MAX_WORKERS": "12", "TASKGATE_MAX_FUNCTIONS": "34", "TASKGATE_MAX_RETAINED": "56",
+                "TASKGATE_MAX_RETAINED_BYTES": "78000",
             ])
         #expect(settings.server.host == "0.0.0.0")
         #expect(settings.server.port == 9001)
@@ -34,12 +41,33 @@ import Testing
         #expect(settings.gateway.maxWait == .seconds(5))
         #expect(settings.scheduler.maxPollWait == .seconds(5))
         #expect(settings.gateway.maxParked == 30_000)
-        #expect(settings.server.connectionLimit >= 30_000 + 1_024, "parked connections fit under the limit")
+        #expect(settings.server.connectionLimit == 40_000)
+        #expect(settings.scheduler.maxWorkers == 12)
+        #expect(settings.scheduler.maxFunctions == 34)
+        #expect(settings.scheduler.maxRetainedTasks == 56)
+        #expect(settings.scheduler.maxRetainedBytes == 78_000)
+        #expect(settings.warnings.isEmpty)
         #expect(settings.scheduler.queueLimit == 7)
         #expect(settings.scheduler.resultTTL == .milliseconds(1_500))
         #expect(settings.scheduler.tombstoneTTL == .seconds(60))
         #expect(settings.drainGrace == .milliseconds(250))
         #expect(settings.server.threads == 3)
+    }
+
+    @Test func theConnectionLimitAndParkedCapFitTheOpenFileLimit() throws {
+        let defaults = try Self.settings([], [:], openFiles: 256)
+        #expect(defaults.server.connectionLimit == 256 - 64, "64 descriptors are the smallest reserve")
+        #expect(defaults.gateway.maxParked == 192 - 19, "a tenth of the connections stays free of parked requests")
+        #expect(defaults.warnings.isEmpty)
+
+        let asked = try Self.settings(["--max-connections", "5000", "--max-parked", "4000"], [:], openFiles: 1_024)
+        #expect(asked.server.connectionLimit == 1_024 - 128)
+        #expect(asked.gateway.maxParked == 896 - 89)
+        #expect(asked.warnings.count == 2, "each lowered value is reported: \(asked.warnings)")
+
+        let large = try Self.settings([], [:], openFiles: 1 << 20)
+        #expect(large.server.connectionLimit == 20_000)
+        #expect(large.gateway.maxParked == 10_000)
     }
 
     @Test func aFlagWinsOverItsVariableAndAnEmptyVariableIsUnset() throws {

@@ -102,6 +102,8 @@ extension SchedulerCore {
         }
         let terminal = counted[3] + counted[4] + counted[5]
         if finished.count != terminal { problems.append("retention queue \(finished.count) != finished \(terminal)") }
+        let weight = finished.reduce(0) { $0 + (tasks[$1]?.retainedBytes ?? 0) }
+        if weight != finishedBytes { problems.append("retained bytes \(finishedBytes) != finished records' \(weight)") }
         for worker in workers.values {
             if worker.held.count > worker.capacity { problems.append("worker \(worker.id) is over capacity") }
             if let parked = worker.parkedPoll {

@@ -134,13 +134,8 @@ extension SchedulerCore {
 
     private func validate(_ request: SubmitRequest) throws(SchedulerError) {
         let name = request.function
-        guard !name.isEmpty, name.utf8.count <= configuration.maxFunctionNameLength,
-            name.utf8.allSatisfy(Self.isNameByte)
-        else {
-            throw SchedulerError(
-                .invalidArgument,
-                "function must be 1 to \(configuration.maxFunctionNameLength) characters of A-Z a-z 0-9 _ . : -",
-                field: .function)
+        guard isValidFunctionName(name) else {
+            throw SchedulerError(.invalidArgument, functionNameRule, field: .function)
         }
         guard functionIndex[name] != nil else {
             throw SchedulerError(.unknownFunction, "no worker offers the function '\(name)'", field: .function)
@@ -179,6 +174,17 @@ extension SchedulerCore {
                     field: .idempotencyKey)
             }
         }
+    }
+
+    /// The one rule for function names, at submission and at registration: 1 to `maxFunctionNameLength`
+    /// characters of A-Z a-z 0-9 _ . : -
+    func isValidFunctionName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= configuration.maxFunctionNameLength && name.utf8.allSatisfy(Self.isNameByte)
+    }
+
+    /// The rule, as error messages state it.
+    var functionNameRule: String {
+        "function must be 1 to \(configuration.maxFunctionNameLength) characters of A-Z a-z 0-9 _ . : -"
     }
 
     private static func isNameByte(_ byte: UInt8) -> Bool {

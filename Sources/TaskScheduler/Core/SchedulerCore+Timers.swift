@@ -80,6 +80,7 @@ extension SchedulerCore {
     /// Evicts the oldest finished record to a tombstone.
     mutating func evictOldestFinished(now: Timestamp, effects: inout Effects) {
         guard let id = finished.popFirst(), let record = tasks.remove(id) else { return }
+        finishedBytes -= record.retainedBytes
         stateCounts[record.state.index] -= 1
         counters.evicted += 1
         tombstones[id] = Tombstone(

@@ -26,6 +26,11 @@ extension SchedulerCore {
         if let lease = registration.lease, lease <= .zero {
             throw SchedulerError(.invalidArgument, "the lease must be positive", field: .lease)
         }
+        try validateNames(registration)
+        guard workers.count < configuration.maxWorkers else {
+            throw SchedulerError(
+                .tooManyWorkers, "\(workers.count) workers are registered, the most this server takes")
+        }
         let id = WorkerID(rawValue: nextWorkerID)
         nextWorkerID += 1
         var indexes: [Int] = []
@@ -46,6 +51,38 @@ extension SchedulerCore {
         logger.info("worker registered", metadata: ["worker.id": "\(id)", "worker.name": "\(registration.name)"])
         fill(id, now: now, effects: &effects)
         return id
+    }
+
+    /// Refuses a worker name with control characters (it would forge log lines) or too long, function names that
+    /// break the submission rule, too many functions, or more new names than the scheduler has room for.
+    private func validateNames(_ registration: WorkerRegistration) throws(SchedulerError) {
+        let name = registration.name
+        guard name.unicodeScalars.count <= configuration.maxWorkerNameLength,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw SchedulerError(
+                .invalidArgument,
+                "a worker name must be at most \(configuration.maxWorkerNameLength) characters, none a control character",
+                field: .name)
+        }
+        guard registration.functions.count <= configuration.maxFunctionsPerWorker else {
+            throw SchedulerError(
+                .invalidArgument, "a worker may offer at most \(configuration.maxFunctionsPerWorker) functions",
+                field: .functions)
+        }
+        var new = Set<String>()
+        for function in registration.functions {
+            guard isValidFunctionName(function) else {
+                throw SchedulerError(.invalidArgument, functionNameRule, field: .functions)
+            }
+            if functionIndex[function] == nil { new.insert(function) }
+        }
+        guard functionNames.count + new.count <= configuration.maxFunctions else {
+            throw SchedulerError(
+                .tooManyFunctions,
+                "the server knows \(functionNames.count) function names and takes at most \(configuration.maxFunctions)"
+            )
+        }
     }
 
     /// Whether a function has ever been offered by a worker (only those can be submitted).
@@ -75,6 +112,7 @@ extension SchedulerCore {
         for confirm in confirms {
             mail.confirmAcks.append(handleConfirm(confirm, from: workerID, now: now, effects: &effects))
         }
+        noteRefusals(mail, results: results, confirms: confirms, from: workerID)
         fill(workerID, now: now, effects: &effects)
         deliver(
             worker, into: &mail, maxAssignments: maxAssignments, takeCancelRequests: takeCancelRequests, at: now)
@@ -151,7 +189,7 @@ extension SchedulerCore {
         guard let task = tasks.slot(of: id), tasks[slot: task].holder == workerID else {
             // A task whose outcome was decided while this worker ran it (timeout): it only frees capacity.
             releaseZombie(id, from: workerID)
-            return refuse("task result refused: the worker does not hold the task", id, workerID)
+            return .notHolder
         }
         let state = tasks[slot: task].state
         workers[workerID]!.held.remove(id)
@@ -181,7 +219,7 @@ extension SchedulerCore {
         let id = confirm.taskID
         guard let record = tasks[id], record.holder == workerID else {
             if releaseZombie(id, from: workerID) { return .accepted }
-            return refuse("cancel confirm refused: the worker does not hold the task", id, workerID)
+            return .notHolder
         }
         guard record.state == .canceling else {
             logger.info("cancel confirm without a pending cancel ignored", metadata: ["task.id": "\(id)"])
@@ -204,10 +242,24 @@ extension SchedulerCore {
         return true
     }
 
-    private mutating func refuse(_ message: Logger.Message, _ id: TaskID, _ workerID: WorkerID) -> ReportAck {
-        counters.refusedReports += 1
-        logger.info(message, metadata: ["task.id": "\(id)", "worker.id": "\(workerID)"])
-        return .notHolder
+    /// Counts the reports of one exchange that were refused (the worker did not hold the task) and logs them as one
+    /// line with counts and the first task id: a poll carrying 20,000 bogus reports must not write 20,000 lines.
+    private mutating func noteRefusals(
+        _ mail: WorkerMail, results: [WorkerResult], confirms: [WorkerConfirm], from workerID: WorkerID
+    ) {
+        let refusedResults = mail.resultAcks.indices.filter { mail.resultAcks[$0] == .notHolder }
+        let refusedConfirms = mail.confirmAcks.indices.filter { mail.confirmAcks[$0] == .notHolder }
+        guard
+            let first = refusedResults.first.map({ results[$0].taskID })
+                ?? refusedConfirms.first.map({ confirms[$0].taskID })
+        else { return }
+        counters.refusedReports += refusedResults.count + refusedConfirms.count
+        logger.info(
+            "worker reports refused: the worker does not hold the tasks",
+            metadata: [
+                "worker.id": "\(workerID)", "reports.refused_results": "\(refusedResults.count)",
+                "reports.refused_confirms": "\(refusedConfirms.count)", "task.id": "\(first)",
+            ])
     }
 
     /// Removes a worker. Its running tasks are re-queued with attempt+1 while `max_retries` allows, else they

@@ -31,6 +31,8 @@ package struct SchedulerCore: Sendable {
     var liveTimers = 0
     /// Finished tasks in the order they finished: the retention queue.
     var finished: Deque<TaskID> = []
+    /// What the records in `finished` weigh (`TaskRecord.retainedBytes`).
+    var finishedBytes = 0
     var tombstones: [TaskID: Tombstone] = [:]
     var tombstoneOrder: Deque<TaskID> = []
     var idempotency: [String: IdempotencyEntry] = [:]
@@ -98,10 +100,16 @@ package struct SchedulerCore: Sendable {
             tasks[slot: index].holder = nil
             counters.recordTerminal(next)
             finished.append(id)
+            finishedBytes += tasks[slot: index].retainedBytes
         }
         notifyWaiters(of: id, effects: &effects)
-        if next.isTerminal && finished.count > configuration.maxRetainedTasks {
-            evictOldestFinished(now: now, effects: &effects)
+        if next.isTerminal {
+            // The one just finished stays even if it alone is over the byte bound.
+            while finished.count > 1
+                && (finished.count > configuration.maxRetainedTasks || finishedBytes > configuration.maxRetainedBytes)
+            {
+                evictOldestFinished(now: now, effects: &effects)
+            }
         }
         return true
     }

@@ -55,9 +55,12 @@ public struct WorkerID: Hashable, Comparable, Sendable, CustomStringConvertible 
         self.rawValue = rawValue
     }
 
-    /// Parses the `w` + decimal wire form.
+    /// Parses the `w` + decimal wire form, exactly as `description` writes it: digits only, no sign, no leading zero.
     public init?<S: StringProtocol>(_ text: S) {
-        guard text.first == "w", let value = UInt64(text.dropFirst()) else { return nil }
+        let digits = text.utf8.dropFirst()
+        guard text.first == "w", !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            digits.count == 1 || digits.first != UInt8(ascii: "0"), let value = UInt64(text.dropFirst())
+        else { return nil }
         self.rawValue = value
     }
 

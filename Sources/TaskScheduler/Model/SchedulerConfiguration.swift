@@ -6,6 +6,9 @@ public struct SchedulerConfiguration: Sendable {
     public var resultTTL: Duration = .seconds(3600)
     /// How many finished records are kept at most; the oldest are evicted first.
     public var maxRetainedTasks = 100_000
+    /// How many bytes of finished records (arguments, results, error messages, plus a fixed overhead each) are kept
+    /// at most; the oldest are evicted first.
+    public var maxRetainedBytes = 512 * 1_024 * 1_024
     /// How long an evicted task stays answerable as "expired" (and its idempotency key stays bound).
     public var tombstoneTTL: Duration = .seconds(86_400)
     /// How many tombstones are kept at most; the oldest are dropped first.
@@ -20,6 +23,14 @@ public struct SchedulerConfiguration: Sendable {
     public var maxTimeout: Duration = .seconds(7 * 86_400)
     /// The longest function name.
     public var maxFunctionNameLength = 128
+    /// The most distinct function names the scheduler learns from workers (names are kept for the run).
+    public var maxFunctions = 10_000
+    /// The most functions one worker may offer.
+    public var maxFunctionsPerWorker = 1_000
+    /// The most workers registered at once, in-process ones included.
+    public var maxWorkers = 10_000
+    /// The longest worker name (in Unicode scalars); control characters are refused.
+    public var maxWorkerNameLength = 200
     /// The most tags per task, and the longest tag.
     public var maxTags = 16
     /// The longest tag.

@@ -12,6 +12,8 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
             case workerGone = "worker_gone"
             case shuttingDown = "shutting_down"
             case inProcessWorker = "in_process_worker"
+            case tooManyWorkers = "too_many_workers"
+            case tooManyFunctions = "too_many_functions"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -26,6 +28,10 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
         public static let invalidArgument = Code(.invalidArgument)
         /// A batch holds more tasks than allowed.
         public static let batchTooLarge = Code(.batchTooLarge)
+        /// As many workers are registered as the server allows; nothing was registered.
+        public static let tooManyWorkers = Code(.tooManyWorkers)
+        /// As many distinct function names are known as the server allows; nothing was registered.
+        public static let tooManyFunctions = Code(.tooManyFunctions)
         /// No worker ever had this id.
         public static let unknownWorker = Code(.unknownWorker)
         /// The worker left or was declared dead; what it reports now changes nothing.
@@ -53,7 +59,7 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
     /// A field of a request, in the scheduler's terms (the gateway spells each one on the wire).
     public enum Field: Hashable, Sendable, CaseIterable {
         case function, priority, timeout, maxRetries, tags, idempotencyKey
-        case capacity, functions, lease
+        case capacity, functions, lease, name
     }
 
     /// Creates an error.

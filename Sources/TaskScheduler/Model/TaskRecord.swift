@@ -58,6 +58,13 @@ public struct TaskRecord: Sendable {
     /// Whether the task is in a terminal state.
     public var done: Bool { state.isTerminal }
 
+    /// What a finished record weighs against `SchedulerConfiguration.maxRetainedBytes`: its arguments, result,
+    /// error message, tags and idempotency key, plus 256 bytes for the rest. Fixed once the task has finished.
+    public var retainedBytes: Int {
+        256 + args.count + (result?.count ?? 0) + (error?.detail.utf8.count ?? 0)
+            + tags.reduce(0) { $0 + $1.utf8.count } + (idempotencyKey?.utf8.count ?? 0)
+    }
+
     init(id: TaskID, request: SubmitRequest, function: String, functionIndex: Int, maxRetries: Int, now: Timestamp) {
         self.id = id
         self.functionIndex = Int32(functionIndex)

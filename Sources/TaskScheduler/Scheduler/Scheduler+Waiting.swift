@@ -16,22 +16,33 @@ extension Scheduler {
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
-            let resume = state.withLock { state -> (Resumer, WaitResult)? in
-                guard let resumer = state.continuations.removeValue(forKey: id),
-                    let result = state.core.removeWaiter(id)
-                else { return nil }
-                return (resumer, result)
-            }
-            if let (resumer, result) = resume { resumer.resume(result) }
+            release(id)
         }
     }
 
     /// Waits like `wait(for:timeout:)` but without a Swift task: `callback` runs exactly once — at once on this
-    /// thread if the condition already holds, else later on whichever thread releases the waiter.
+    /// thread if the condition already holds, else later on whichever thread releases the waiter. Returns the
+    /// parked waiter, for `release(_:)`, or nil when it was answered at once.
+    @discardableResult
     public func wait(
         for condition: WaitCondition, timeout: Duration, then callback: @escaping @Sendable (WaitResult) -> Void
-    ) {
-        if let ready = register(condition, timeout: timeout, resumer: .callback(callback)).ready { callback(ready) }
+    ) -> WaiterID? {
+        let (id, ready) = register(condition, timeout: timeout, resumer: .callback(callback))
+        guard let ready else { return id }
+        callback(ready)
+        return nil
+    }
+
+    /// Releases a parked waiter before its event or deadline (its caller went away): its callback runs now with
+    /// the current state. Does nothing if it was released already.
+    public func release(_ waiter: WaiterID) {
+        let resume = state.withLock { state -> (Resumer, WaitResult)? in
+            guard let resumer = state.continuations.removeValue(forKey: waiter),
+                let result = state.core.removeWaiter(waiter)
+            else { return nil }
+            return (resumer, result)
+        }
+        if let (resumer, result) = resume { resumer.resume(result) }
     }
 
     /// Parks a waiter (with `resumer` when it is known already), or returns the answer when it is ready.
