@@ -33,15 +33,21 @@ public final class Gateway: Sendable {
     let parkedCount = Atomic<Int>(0)
     let accessTokens: Mutex<AccessTokens>
     let workerSecrets = WorkerSecrets()
+    /// What `/metrics` renders; nil answers it 404.
+    public let metrics: GatewayMetrics?
+    /// Open connections, for the metrics (set by the HTTP server in front, read at scrape time).
+    let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
-    /// Creates the API over `scheduler`; `tokens` turn auth on (see `AccessTokens`).
+    /// Creates the API over `scheduler`; `tokens` turn auth on (see `AccessTokens`); `metrics` serves `/metrics`
+    /// (the scheduler's observer should feed the same object).
     public init(
         scheduler: Scheduler, configuration: Configuration = Configuration(), tokens: AccessTokens = AccessTokens(),
-        logger: Logger
+        metrics: GatewayMetrics? = nil, logger: Logger
     ) {
         self.scheduler = scheduler
         self.configuration = configuration
         self.accessTokens = Mutex(tokens)
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -126,6 +132,19 @@ public final class Gateway: Sendable {
         case "/tasks/wait":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
             return try waitMany(request)
+        case "/metrics":
+            guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
+            guard let metrics else { throw .routeNotFound(path) }
+            let body = metrics.render(
+                scheduler.metricsSnapshot, parked: parked, connections: connectionCount.withLock { $0?() },
+                now: scheduler.clock.now())
+            return .respond(
+                HTTPResponse(
+                    status: 200,
+                    headers: [
+                        ("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Cache-Control", "no-store"),
+                    ],
+                    body: body))
         case "/stats", "/healthz", "/readyz":
             guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
             return .respond(health(String(path.dropFirst())))

@@ -18,9 +18,18 @@ public final class GatewayService: Service, Sendable {
         self.logger = logger
         var configuration = configuration
         configuration.maxBodyBytes = gateway.configuration.maxBodyBytes
-        self.server = try HTTPServer(configuration: configuration) { request, deferred in
+        var observer: (@Sendable (HTTPRequest, Int, UInt64) -> Void)?
+        if let metrics = gateway.metrics {
+            observer = { request, status, nanoseconds in
+                metrics.recordRequest(
+                    method: request.method, path: request.path, status: status, nanoseconds: nanoseconds)
+            }
+        }
+        let server = try HTTPServer(configuration: configuration, observer: observer) { request, deferred in
             gateway.handle(request, deferring: &deferred)
         }
+        self.server = server
+        gateway.connectionCount.withLock { $0 = { server.connectionCount } }
     }
 
     /// Serves until graceful shutdown or cancellation, then drains and stops.

@@ -33,6 +33,7 @@ extension HTTPServer {
         if !state.started {
             // First call: headers only.
             state.started = true
+            if observer != nil { state.startedAt = Self.monotonicNanoseconds() }
             state.request = readRequest(connection, method: method, target: state.target)
             // A malformed request, or a body announced too large, is answered before the body is read (libmicrohttpd
             // then closes the connection instead of reading on).
@@ -54,7 +55,7 @@ extension HTTPServer {
         if let responder = state.responder {
             // Resumed after parking: answer with what the responder stored.
             guard let response = responder.takeResponse() else { return .NO }
-            return queue(connection, response)
+            return queue(connection, response, for: state)
         }
         if let eventLoop {
             // On the loop thread: the deferred work runs after the whole batch.
@@ -95,7 +96,7 @@ extension HTTPServer {
     {
         switch result {
         case .respond(let response):
-            return queue(connection, response)
+            return queue(connection, response, for: state)
         case .park(let start):
             parkedCount.add(1, ordering: .relaxed)
             let token = hangups.reserveToken()
@@ -128,7 +129,20 @@ extension HTTPServer {
         return values
     }
 
-    private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD_Result {
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    private func queue(_ connection: OpaquePointer, _ response: HTTPResponse, for state: ConnectionContext)
+        -> MHD_Result
+    {
+        defer {
+            if let observer {
+                observer(state.request, response.status, Self.monotonicNanoseconds() &- state.startedAt)
+            }
+        }
         let created: OpaquePointer? = response.body.withUnsafeBytes { buffer in
             MHD_create_response_from_buffer(
                 buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), .RESPMEM_MUST_COPY)

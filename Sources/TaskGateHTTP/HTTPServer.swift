@@ -44,6 +44,8 @@ public final class HTTPServer: Sendable {
     /// The handler every request goes to, on a libmicrohttpd thread; it must not block. What it leaves in its
     /// `WakeupQueue` runs after its answer is queued (with the event loop, after the whole batch).
     let handler: @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
+    /// Told of every answer queued: the request, the status, and the nanoseconds since its headers were read.
+    let observer: (@Sendable (HTTPRequest, Int, UInt64) -> Void)?
     /// The loop thread when libmicrohttpd runs without its own threads (`threads == 0`).
     let eventLoop: EventLoop?
     /// Releases parked requests whose clients went away.
@@ -57,12 +59,14 @@ public final class HTTPServer: Sendable {
     /// Requests parked (suspended) right now.
     let parkedCount = Atomic<Int>(0)
 
-    /// Binds and starts serving.
+    /// Binds and starts serving; `observer` is told of every answer (for the metrics).
     public init(
-        configuration: Configuration, handler: @escaping @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
+        configuration: Configuration, observer: (@Sendable (HTTPRequest, Int, UInt64) -> Void)? = nil,
+        handler: @escaping @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
     ) throws {
         self.configuration = configuration
         self.handler = handler
+        self.observer = observer
         self.daemon = Mutex(nil)
         self.eventLoop = configuration.threads > 0 ? nil : try EventLoop(threadName: configuration.threadName)
         self.hangups = try HangupWatcher()

@@ -30,7 +30,8 @@ public final class LiveServer: Sendable {
         let logger = Logger(label: "taskgate.test") { _ in SwiftLogNoOpLogHandler() }
         var configuration = SchedulerConfiguration()
         configure(&configuration)
-        scheduler = Scheduler(configuration: configuration, logger: logger)
+        let metrics = GatewayMetrics()
+        scheduler = Scheduler(configuration: configuration, logger: logger, observer: metrics.observe)
         var registry = Builtins.registry
         for name in functions.names { registry.register(name, functions[name]!) }
         pool = InProcessWorkerPool(
@@ -43,7 +44,8 @@ public final class LiveServer: Sendable {
         serverConfiguration.port = 0
         configureServer(&serverConfiguration)
         service = try GatewayService(
-            gateway: Gateway(scheduler: scheduler, configuration: gatewayConfiguration, logger: logger),
+            gateway: Gateway(
+                scheduler: scheduler, configuration: gatewayConfiguration, metrics: metrics, logger: logger),
             server: serverConfiguration, logger: logger)
         let scheduler = scheduler
         timers = Task { try? await scheduler.run() }

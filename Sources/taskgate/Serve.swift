@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import TaskGateFunctions
 import TaskGateHTTP
@@ -131,6 +133,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow binding an address other than loopback without any token.")
     var insecure = false
 
+    @Flag(
+        name: .customLong("no-metrics"),
+        help: "Serve no /metrics and measure nothing for it (to measure what the metrics cost).")
+    var noMetrics = false
+
     func run() async throws {
         let budget = ResourceBudget.raisingOpenFileLimit()
         let settings = try Settings(self, environment: ProcessInfoEnvironment.current, budget: budget)
@@ -148,14 +155,21 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "taskgate")
         for warning in settings.warnings { logger.warning("setting lowered", metadata: ["detail": "\(warning)"]) }
 
-        let scheduler = Scheduler(configuration: settings.scheduler, logger: logger)
+        let metrics = noMetrics ? nil : GatewayMetrics()
+        if let metrics {
+            // Metrics other libraries record through swift-metrics land in the same exposition.
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        }
+        let scheduler = Scheduler(
+            configuration: settings.scheduler, logger: logger, observer: metrics.map { metrics in metrics.observe })
         // The built-in functions are accepted from the first request on, even before the workers' slots start.
         for name in Builtins.registry.names { scheduler.declareFunction(name) }
         var poolConfiguration = InProcessWorkerPool.Configuration(slots: settings.workers)
         poolConfiguration.drainGrace = settings.drainGrace
         let pool = InProcessWorkerPool(
             scheduler: scheduler, registry: Builtins.registry, configuration: poolConfiguration, logger: logger)
-        let gateway = Gateway(scheduler: scheduler, configuration: settings.gateway, tokens: tokens, logger: logger)
+        let gateway = Gateway(
+            scheduler: scheduler, configuration: settings.gateway, tokens: tokens, metrics: metrics, logger: logger)
         let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
         print("listening on http://\(settings.server.host):\(http.server.port)")
         fflush(nil)

@@ -21,10 +21,13 @@ struct GatewayHarness {
     ) throws {
         var configuration = SchedulerConfiguration()
         configure(&configuration)
-        scheduler = Scheduler(configuration: configuration, clock: clock, logger: quietLogger)
+        let metrics = GatewayMetrics()
+        scheduler = Scheduler(
+            configuration: configuration, clock: clock, logger: quietLogger, observer: metrics.observe)
         var gatewayConfiguration = Gateway.Configuration()
         configureGateway(&gatewayConfiguration)
-        gateway = Gateway(scheduler: scheduler, configuration: gatewayConfiguration, logger: quietLogger)
+        gateway = Gateway(
+            scheduler: scheduler, configuration: gatewayConfiguration, metrics: metrics, logger: quietLogger)
         client = InMemoryClient(gateway: gateway)
         worker = try scheduler.registerWorker(WorkerRegistration(name: "fake", functions: ["f"], capacity: 4))
     }

@@ -12,6 +12,8 @@ struct Harness {
     /// Every released waiter with what it was released with; a second release fails the test.
     var released: [WaiterID: WaitResult] = [:]
     var signals: [WorkerID] = []
+    /// Every duration the events measured (when `core.observing`).
+    var observations: [Observation] = []
 
     init(functions: [String] = ["f", "g"], configure: (inout SchedulerConfiguration) -> Void = { _ in }) {
         var configuration = SchedulerConfiguration()
@@ -32,6 +34,7 @@ struct Harness {
             released[id] = value
         }
         signals.append(contentsOf: effects.signaledWorkers.map(\.worker))
+        observations.append(contentsOf: effects.observations)
         return result
     }
 

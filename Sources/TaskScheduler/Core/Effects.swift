@@ -4,6 +4,8 @@ package struct Effects: Sendable {
     package var resolved: [(WaiterID, WaitResult)] = []
     /// Workers that got mail, and whether it includes cancel requests.
     package var signaledWorkers: [(worker: WorkerID, cancelRequests: Bool)] = []
+    /// Durations measured by the event, for the metrics (recorded by the owner outside its lock).
+    package var observations: [Observation] = []
 
     /// No effects.
     package init() {}
@@ -17,7 +19,17 @@ package struct Effects: Sendable {
     }
 
     /// Whether there is nothing to do.
-    package var isEmpty: Bool { resolved.isEmpty && signaledWorkers.isEmpty }
+    package var isEmpty: Bool { resolved.isEmpty && signaledWorkers.isEmpty && observations.isEmpty }
+}
+
+/// A duration the core measured at a transition, for the metrics' histograms.
+public enum Observation: Sendable, Equatable {
+    /// A task waited this long in the queue before a worker took it (per attempt).
+    case queueWait(Duration)
+    /// A task's attempt ran this long, from its hand-over to its result (or cancel, or timeout).
+    case run(Duration)
+    /// A cancel waited this long for its worker's confirm.
+    case cancelConfirm(Duration)
 }
 
 /// What a waiter waits for.

@@ -15,6 +15,18 @@ public enum CancelDecision: Sendable {
 extension SchedulerCore {
     /// Handles a cancel request (TaskCancel).
     package mutating func cancel(_ id: TaskID, now: Timestamp, effects: inout Effects) -> CancelDecision {
+        let decision = decideCancel(id, now: now, effects: &effects)
+        switch decision {
+        case .canceled: counters.cancelRequests.canceled += 1
+        case .inProgress: break  // counted by decideCancel: forwarded now, or in progress already
+        case .alreadyFinished: counters.cancelRequests.alreadyFinished += 1
+        case .notFound: counters.cancelRequests.notFound += 1
+        case .expired: counters.cancelRequests.expired += 1
+        }
+        return decision
+    }
+
+    private mutating func decideCancel(_ id: TaskID, now: Timestamp, effects: inout Effects) -> CancelDecision {
         guard let record = tasks[id] else {
             return tombstones[id] != nil ? .expired(id) : .notFound(id)
         }
@@ -41,8 +53,10 @@ extension SchedulerCore {
                 record.cancel = CancelInfo(requestedAt: now, confirm: nil, workerFinished: false)
             }
             requestStop(id, on: workerID, effects: &effects)
+            counters.cancelRequests.forwarded += 1
             return .inProgress(tasks[id]!)
         case .canceling:
+            counters.cancelRequests.inProgress += 1
             return .inProgress(record)
         case .succeeded, .failed:
             return .alreadyFinished(record)

@@ -26,6 +26,16 @@ public struct SchedulerStats: Hashable, Sendable {
     public var counters: SchedulerCounters
 }
 
+/// What the metrics read at scrape time.
+public struct SchedulerMetricsSnapshot: Sendable {
+    /// The summary.
+    public var stats: SchedulerStats
+    /// Counts per function name, in the order the names were learned.
+    public var functions: [(name: String, counts: FunctionCounts)]
+    /// When the longest-waiting pending task became pending; nil when none is.
+    public var oldestPendingSince: Timestamp?
+}
+
 /// Which tasks a listing returns.
 public struct TaskFilter: Sendable {
     /// Only tasks in this state.
@@ -51,6 +61,24 @@ extension SchedulerCore {
             capacity: workers.values.reduce(0) { $0 + $1.capacity },
             load: workers.values.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
             idempotencyKeys: idempotency.count, counters: counters)
+    }
+
+    /// What the metrics read at scrape time: counts per function, and since when the longest-waiting pending task
+    /// has waited (the first live entry of each priority lane is the oldest of its lane).
+    package var metricsSnapshot: SchedulerMetricsSnapshot {
+        var oldest: Timestamp?
+        for queue in pending.queues {
+            for lane in queue.lanes {
+                for entry in lane.entries {
+                    guard let record = tasks[entry.id], record.state == .pending, record.queueSeq == entry.seq
+                    else { continue }
+                    if oldest.map({ record.updatedAt < $0 }) ?? true { oldest = record.updatedAt }
+                    break
+                }
+            }
+        }
+        return SchedulerMetricsSnapshot(
+            stats: stats, functions: Array(zip(functionNames, functionCounts)), oldestPendingSince: oldest)
     }
 
     /// A page of tasks in id (submission) order, after `cursor`, with the cursor of the next page when more

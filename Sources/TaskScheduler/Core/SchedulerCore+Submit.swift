@@ -128,6 +128,7 @@ extension SchedulerCore {
                 maxRetries: maxRetries, now: now))
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
+        functionCounts[functionIndex].submitted += 1
         schedule(id, now: now, effects: &effects)
         return id
     }

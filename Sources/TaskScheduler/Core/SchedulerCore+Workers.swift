@@ -225,6 +225,9 @@ extension SchedulerCore {
             logger.info("cancel confirm without a pending cancel ignored", metadata: ["task.id": "\(id)"])
             return .accepted
         }
+        if observing, let requested = record.cancel?.requestedAt {
+            effects.observations.append(.cancelConfirm(now - requested))
+        }
         switch confirm.kind {
         case .canceled, .cancelNotFound:
             workers[workerID]!.held.remove(id)
@@ -294,6 +297,7 @@ extension SchedulerCore {
             case .running where record.attempt <= record.maxRetries:
                 unassign(id, nextAttempt: true, now: now, effects: &effects)
                 counters.requeued += 1
+                if case .left = reason { counters.retriesWorkerLeft += 1 } else { counters.retriesWorkerDied += 1 }
                 requeued.append(id)
             case .running:
                 transition(id, to: .failed, now: now, effects: &effects) { record in

@@ -19,6 +19,8 @@ package struct SchedulerCore: Sendable {
     /// Function names interned to small indexes: queues and worker lookups never hash a name on the hot path.
     var functionIndex: [String: Int] = [:]
     var functionNames: [String] = []
+    /// Counts per function, by function index.
+    var functionCounts: [FunctionCounts] = []
     /// Workers offering each function, by function index.
     var workersByFunction: [[WorkerID]] = []
     var nextWorkerID: UInt64 = 1
@@ -39,6 +41,8 @@ package struct SchedulerCore: Sendable {
     var stateCounts = [Int](repeating: 0, count: TaskState.allCases.count)
     /// Running totals since start.
     package internal(set) var counters = SchedulerCounters()
+    /// Whether events record the durations they measure (`Effects.observations`): only when someone reads them.
+    package var observing = false
     /// False once draining started: submissions fail with `shutting_down`.
     package internal(set) var accepting = true
 
@@ -90,6 +94,12 @@ package struct SchedulerCore: Sendable {
         }
         stateCounts[from.index] -= 1
         stateCounts[next.index] += 1
+        if observing, from == .running || from == .canceling, next.isTerminal || next == .pending,
+            let handedOver = tasks[slot: index].deliveredAt
+        {
+            // A run ends: finished, timed out, cancelled, or taken back from its worker after the hand-over.
+            effects.observations.append(.run(now - handedOver))
+        }
         update(&tasks[slot: index])
         tasks[slot: index].state = next
         tasks[slot: index].version += 1
@@ -99,6 +109,7 @@ package struct SchedulerCore: Sendable {
             tasks[slot: index].expiresAt = now + configuration.resultTTL
             tasks[slot: index].holder = nil
             counters.recordTerminal(next)
+            functionCounts[Int(tasks[slot: index].functionIndex)].recordTerminal(next)
             finished.append(id)
             finishedBytes += tasks[slot: index].retainedBytes
         }
@@ -145,12 +156,17 @@ package struct SchedulerCore: Sendable {
         if let index = functionIndex[name] { return index }
         functionIndex[name] = functionNames.count
         functionNames.append(name)
+        functionCounts.append(FunctionCounts())
         workersByFunction.append([])
         return functionNames.count - 1
     }
 
     /// Hands a pending task to a worker's outbox.
     mutating func assign(_ id: TaskID, to workerID: WorkerID, now: Timestamp, effects: inout Effects) {
+        if observing, let index = tasks.slot(of: id), tasks[slot: index].state == .pending {
+            // Pending since its last change: its submission, or its return to the queue.
+            effects.observations.append(.queueWait(now - tasks[slot: index].updatedAt))
+        }
         let assigned = transition(id, to: .running, now: now, effects: &effects) { record in
             record.holder = workerID
             record.startedAt = now
@@ -217,6 +233,34 @@ extension TaskState {
 }
 
 /// Running totals of a scheduler since it started.
+/// Cancel requests by outcome.
+public struct CancelRequestCounts: Hashable, Sendable {
+    /// Cancelled at once by the core.
+    public var canceled = 0
+    /// Sent to the worker running the task.
+    public var forwarded = 0
+    /// The task was being cancelled already.
+    public var inProgress = 0
+    /// The task had succeeded or failed.
+    public var alreadyFinished = 0
+    /// No such task.
+    public var notFound = 0
+    /// The task's record was evicted.
+    public var expired = 0
+}
+
+/// Tasks of one function since start.
+public struct FunctionCounts: Hashable, Sendable {
+    /// Tasks submitted.
+    public var submitted = 0
+    /// Tasks that succeeded.
+    public var succeeded = 0
+    /// Tasks that failed.
+    public var failed = 0
+    /// Tasks that were cancelled.
+    public var canceled = 0
+}
+
 public struct SchedulerCounters: Hashable, Sendable {
     /// Tasks created.
     public var submitted = 0
@@ -236,7 +280,24 @@ public struct SchedulerCounters: Hashable, Sendable {
     public var reconciled = 0
     /// Transitions refused by the state machine.
     public var illegalTransitions = 0
+    /// Retries (a running task re-queued with its attempt spent) because its worker died.
+    public var retriesWorkerDied = 0
+    /// Retries because its worker left.
+    public var retriesWorkerLeft = 0
+    /// Cancel requests by what they found: cancelled at once (pending or undelivered), forwarded to the worker,
+    /// already being cancelled, already finished, unknown, or evicted.
+    public var cancelRequests = CancelRequestCounts()
 
+}
+
+/// Counts of tasks by terminal state.
+protocol TerminalCounting {
+    var succeeded: Int { get set }
+    var failed: Int { get set }
+    var canceled: Int { get set }
+}
+
+extension TerminalCounting {
     mutating func recordTerminal(_ state: TaskState) {
         switch state {
         case .succeeded: succeeded += 1
@@ -246,3 +307,6 @@ public struct SchedulerCounters: Hashable, Sendable {
         }
     }
 }
+
+extension SchedulerCounters: TerminalCounting {}
+extension FunctionCounts: TerminalCounting {}

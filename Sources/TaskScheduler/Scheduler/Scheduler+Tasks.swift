@@ -66,6 +66,11 @@ extension Scheduler {
         read { $0.stats }
     }
 
+    /// What the metrics read at scrape time (one pass under the lock).
+    public var metricsSnapshot: SchedulerMetricsSnapshot {
+        read { $0.metricsSnapshot }
+    }
+
     /// Checks the internal indexes against each other (tests).
     public func invariantViolations() -> [String] {
         read { $0.invariantViolations() }

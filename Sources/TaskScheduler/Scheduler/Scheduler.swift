@@ -12,6 +12,8 @@ public final class Scheduler: Sendable {
         /// Results of waiters released before their continuation was stored.
         var early: [WaiterID: WaitResult] = [:]
         var signalHandlers: [WorkerID: @Sendable (_ cancelRequests: Bool) -> Void] = [:]
+        /// Receives the durations core events measured, outside the lock.
+        var observer: (@Sendable ([Observation]) -> Void)?
     }
 
     let state: Mutex<State>
@@ -23,15 +25,17 @@ public final class Scheduler: Sendable {
     public let configuration: SchedulerConfiguration
     let logger: Logger
 
-    /// Creates an empty scheduler.
+    /// Creates an empty scheduler; `observer` gets the durations each event measured, for the metrics.
     public init(
         configuration: SchedulerConfiguration = SchedulerConfiguration(), clock: any SchedulerClock = SystemClock(),
-        logger: Logger
+        logger: Logger, observer: (@Sendable ([Observation]) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
-        self.state = Mutex(State(core: SchedulerCore(configuration: configuration, logger: logger)))
+        var core = SchedulerCore(configuration: configuration, logger: logger)
+        core.observing = observer != nil
+        self.state = Mutex(State(core: core, observer: observer))
     }
 
     /// How a parked waiter is resumed: an awaiting Swift task, or a callback (a parked HTTP request).
@@ -51,12 +55,14 @@ public final class Scheduler: Sendable {
     public struct Wakeups: Sendable {
         var resumes: [(Resumer, WaitResult)] = []
         var signals: [(@Sendable (Bool) -> Void, Bool)] = []
+        var observations: [Observation] = []
+        var observer: (@Sendable ([Observation]) -> Void)?
 
         /// Nothing to do.
         public init() {}
 
         /// Whether there is nothing to run.
-        public var isEmpty: Bool { resumes.isEmpty && signals.isEmpty }
+        public var isEmpty: Bool { resumes.isEmpty && signals.isEmpty && observations.isEmpty }
 
         /// Adds `other`'s work after this one's.
         public mutating func append(_ other: Wakeups) {
@@ -67,12 +73,15 @@ public final class Scheduler: Sendable {
             }
             resumes.append(contentsOf: other.resumes)
             signals.append(contentsOf: other.signals)
+            observations.append(contentsOf: other.observations)
+            observer = observer ?? other.observer
         }
 
         /// Resumes the waiters and signals the workers.
         public func run() {
             for (resumer, result) in resumes { resumer.resume(result) }
             for (signal, cancelRequests) in signals { signal(cancelRequests) }
+            if !observations.isEmpty { observer?(observations) }
         }
     }
 
@@ -118,6 +127,10 @@ extension Scheduler.State {
         }
         for (workerID, cancelRequests) in effects.signaledWorkers {
             if let handler = signalHandlers[workerID] { work.signals.append((handler, cancelRequests)) }
+        }
+        if !effects.observations.isEmpty {
+            work.observations = effects.observations
+            work.observer = observer
         }
         return work
     }
