@@ -9,6 +9,7 @@
 #   HTTP_THREADS=N runs both servers with an N-thread libmicrohttpd pool (default 0: one event-loop thread each).
 #   AUTH=1 runs taskgate with a client token (--token) and sends `Authorization: Bearer` in every request of part 1,
 #   to both servers (the C baseline reads no header, so the ratio shows what checking the token costs).
+#   METRICS=0 runs taskgate with --no-metrics (default: metrics on, as `taskgate serve` runs), to show what they cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -39,8 +40,9 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 
 threads="${HTTP_THREADS:-0}"
 auth=(); token_flags=()
+if [ "${METRICS:-1}" = 0 ]; then token_flags+=(--no-metrics); fi
 if [ "${AUTH:-0}" = 1 ]; then
-  auth=(-H "Authorization: Bearer bench-token-0123456789abcdef"); token_flags=(--token bench-token-0123456789abcdef)
+  auth=(-H "Authorization: Bearer bench-token-0123456789abcdef"); token_flags+=(--token bench-token-0123456789abcdef)
 fi
 start .build/bench/c.out .build/bench/c-baseline 18090 "$threads"
 c_url=$started_url
@@ -51,7 +53,7 @@ tg_pid=$started_pid
 id=$(curl -s -X POST "$tg_url/tasks" ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
   -d '{"function":"echo","args":{"i":1}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both); auth ${AUTH:-0}"
+echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both); auth ${AUTH:-0}; metrics ${METRICS:-1}"
 : >.build/bench/get-c; : >.build/bench/get-tg; : >.build/bench/post-c; : >.build/bench/post-tg
 for round in $(seq 1 "$rounds"); do
   wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$c_url/tasks/$id" | rps >>.build/bench/get-c

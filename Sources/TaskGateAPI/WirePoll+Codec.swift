@@ -201,6 +201,10 @@ extension WirePollResponse {
                 writer.key("deadline")
                 writer.string(deadline)
             }
+            if let traceparent = task.traceparent {
+                writer.key("traceparent")
+                writer.string(traceparent)
+            }
             writer.endObject()
         }
         writer.endArray()
@@ -254,6 +258,7 @@ extension WirePollResponse {
         var args: [UInt8] = Array("null".utf8)
         var attempt = 1
         var deadline: String?
+        var traceparent: String?
         for member in try WireReading.report(bytes, pointer: pointer, what: "a task") {
             let raw = bytes[member.range]
             switch member.key {
@@ -262,11 +267,13 @@ extension WirePollResponse {
             case "args": args = Array(raw)
             case "attempt" where member.kind == .number: attempt = Int(String(decoding: raw, as: UTF8.self)) ?? 1
             case "deadline" where member.kind == .string: deadline = JSONScanner.decodeString(raw)
+            case "traceparent" where member.kind == .string: traceparent = JSONScanner.decodeString(raw)
             default: continue
             }
         }
         guard let id, let function else { throw .invalid("a task needs its id and function", pointer: pointer) }
-        return Assignment(id: id, function: function, args: args, attempt: attempt, deadline: deadline)
+        return Assignment(
+            id: id, function: function, args: args, attempt: attempt, deadline: deadline, traceparent: traceparent)
     }
 
     private static func refusal(_ bytes: [UInt8], pointer: String) throws(WireFormatError) -> Refusal {

@@ -107,7 +107,7 @@ public struct WirePollRequest: Sendable, Hashable {
 
 /// `PollResponse`: the tasks to run, the tasks to stop, and the reports the server refused.
 public struct WirePollResponse: Sendable, Hashable {
-    /// `{id, function, args, attempt, deadline?}`: a task to run.
+    /// `{id, function, args, attempt, deadline?, traceparent?}`: a task to run.
     public struct Assignment: Sendable, Hashable {
         /// The task.
         public var id: String
@@ -119,9 +119,15 @@ public struct WirePollResponse: Sendable, Hashable {
         public var attempt: Int
         /// When the execution deadline passes (RFC 3339), if the task has one.
         public var deadline: String?
+        /// The W3C trace context the task was submitted with, if any.
+        public var traceparent: String?
 
         /// An assignment.
-        public init(id: String, function: String, args: [UInt8], attempt: Int, deadline: String? = nil) {
+        public init(
+            id: String, function: String, args: [UInt8], attempt: Int, deadline: String? = nil,
+            traceparent: String? = nil
+        ) {
+            self.traceparent = traceparent
             self.id = id
             self.function = function
             self.args = args

@@ -42,6 +42,8 @@ public final class TaskGateClient: Sendable {
         public var maxDirectSubmits = 8
         /// The largest answer read.
         public var maxResponseBytes = 64 << 20
+        /// For an `https://` server: a PEM file of the CA certificates to trust; nil trusts the system's roots.
+        public var caFile: String?
 
         /// Defaults for the server at `baseURL`.
         public init(baseURL: String, token: String? = nil) {
@@ -66,7 +68,8 @@ public final class TaskGateClient: Sendable {
         transport = Transport(
             baseURL: configuration.baseURL, token: configuration.token,
             maxConnections: max(configuration.maxConnections, configuration.maxPollConnections + 2),
-            connectTimeout: configuration.connectTimeout, maxResponseBytes: configuration.maxResponseBytes)
+            connectTimeout: configuration.connectTimeout, maxResponseBytes: configuration.maxResponseBytes,
+            caFile: configuration.caFile)
         poller = Poller(transport: transport, configuration: configuration)
         submitQueue = Mutex(SubmitQueue(maxDirect: configuration.maxDirectSubmits, maxBatch: configuration.batchSize))
     }

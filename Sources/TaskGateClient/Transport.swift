@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import TaskGateAPI
 import TaskGateSupport
 
@@ -17,26 +18,48 @@ package struct Transport: Sendable {
     }
 
     /// Nil when `baseURL` is not one the transport can reach (every request then fails with
-    /// `invalidConfiguration`).
+    /// `invalidConfiguration`, saying `unusable`).
     let pool: ConnectionPool?
+    let unusable: String
     let baseURL: String
     let token: String?
 
-    /// A transport to the server at `baseURL` (`http://host[:port]`) over at most `maxConnections` keep-alive
-    /// connections on `group`'s event loops. Any other URL (https, a path) makes every request fail with
+    /// A transport to the server at `baseURL` (`http://host[:port]` or `https://host[:port]`) over at most
+    /// `maxConnections` keep-alive connections on `group`'s event loops. For `https://` the server's certificate
+    /// must chain to a certificate in `caFile` (PEM), or to the system's roots without one, and name the host. Any
+    /// other URL (a path, another scheme), or a CA file that cannot be read, makes every request fail with
     /// `TaskGateError.invalidConfiguration`.
     package init(
         baseURL: String, token: String?, maxConnections: Int, connectTimeout: Duration,
-        idleTimeout: Duration = .seconds(60), maxResponseBytes: Int,
+        idleTimeout: Duration = .seconds(60), maxResponseBytes: Int, caFile: String? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
-        pool = ConnectionPool.Target(baseURL: baseURL).map { target in
-            ConnectionPool(
-                target: target, group: group, maxConnections: maxConnections, connectTimeout: connectTimeout,
-                idleTimeout: idleTimeout, maxResponseBytes: maxResponseBytes)
-        }
         self.baseURL = baseURL
         self.token = token
+        guard let target = ConnectionPool.Target(baseURL: baseURL) else {
+            pool = nil
+            unusable =
+                "the server URL must be http://host[:port] or https://host[:port] without a path, got '\(baseURL)'"
+            return
+        }
+        var tls: NIOSSLContext?
+        if target.tls {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            if let caFile {
+                configuration.trustRoots = .file(caFile)
+            }
+            do {
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                pool = nil
+                unusable = "cannot set up TLS with the CA file '\(caFile ?? "(system roots)")': \(error)"
+                return
+            }
+        }
+        unusable = ""
+        pool = ConnectionPool(
+            target: target, group: group, maxConnections: maxConnections, connectTimeout: connectTimeout,
+            idleTimeout: idleTimeout, maxResponseBytes: maxResponseBytes, tls: tls)
     }
 
     /// Closes the connections.
@@ -49,11 +72,7 @@ package struct Transport: Sendable {
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
         timeout: Duration
     ) async throws -> Response {
-        guard let pool else {
-            throw TaskGateError.invalidConfiguration(
-                "the server URL must be http://host[:port] without a path (https is not supported yet), got"
-                    + " '\(baseURL)'")
-        }
+        guard let pool else { throw TaskGateError.invalidConfiguration(unusable) }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.reserveCapacity(4 + headers.count)
         head.headers.add(name: "Host", value: pool.target.authority)

@@ -6,8 +6,9 @@ extension Gateway {
     func submit(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
         let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
         let members = try RequestParsing.object(body)
-        let submit = try RequestParsing.submitRequest(
+        var submit = try RequestParsing.submitRequest(
             body, members, pointer: "", idempotencyKey: request.header("idempotency-key"))
+        submit.traceparent = RequestParsing.traceparent(request.headers["traceparent"])
         // Everything that can be refused is checked before the task is accepted.
         let wait = try RequestParsing.wait(request, max: configuration.maxWait)
         let outcome: SubmitOutcome
@@ -56,13 +57,16 @@ extension Gateway {
         guard let elements else { throw .invalidRequest("the body must be a JSON array of tasks", pointer: "") }
         var requests: [SubmitRequest] = []
         requests.reserveCapacity(elements.count)
+        let traceparent = RequestParsing.traceparent(request.headers["traceparent"])
         for (index, element) in elements.enumerated() {
             guard element.kind == .object else {
                 throw .invalidRequest("each task must be a JSON object", pointer: "/\(index)")
             }
             let slice = Array(body[element.range])
             let members = try RequestParsing.object(slice, pointer: "/\(index)")
-            requests.append(try RequestParsing.submitRequest(slice, members, pointer: "/\(index)", idempotencyKey: nil))
+            var task = try RequestParsing.submitRequest(slice, members, pointer: "/\(index)", idempotencyKey: nil)
+            task.traceparent = traceparent
+            requests.append(task)
         }
         let outcomes: [SubmitOutcome]
         var work = Scheduler.Wakeups()

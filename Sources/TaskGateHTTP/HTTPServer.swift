@@ -20,9 +20,11 @@ public final class HTTPServer: Sendable {
         /// Open connections at most, parked ones included; libmicrohttpd leaves further ones in the listen backlog
         /// (and the kernel refuses them once that is full). Keep it within `ResourceBudget.maxConnections`.
         public var connectionLimit = 20_000
-        /// Memory libmicrohttpd gives each connection for its request line, headers and read buffer: 64 KiB, so an
-        /// 8 KB URL and the usual headers fit (its default, 32 KiB, is tight once a request carries tokens).
-        public var connectionMemoryBytes = 64 * 1_024
+        /// Memory libmicrohttpd gives each connection for its request line, headers and read buffer. libmicrohttpd
+        /// zeroes all of it after every request on a kept-alive connection, so it costs time per request in
+        /// proportion: 32 KiB (its default) holds an 8 KB URL, a 4 KB token and the usual headers, because taskgate
+        /// keeps libmicrohttpd from storing the query's parameters in it (see `RequestTarget`).
+        public var connectionMemoryBytes = 32 * 1_024
         /// Idle connections are closed after this many seconds (parked ones never are).
         public var connectionTimeoutSeconds = 90
         /// libmicrohttpd's own polling threads; 0 for one event-loop thread run by taskgate, which batches the
@@ -30,6 +32,23 @@ public final class HTTPServer: Sendable {
         public var threads = 0
         /// The name of the event-loop thread as `ps -L` and `top -H` show it (the kernel keeps 15 bytes).
         public var threadName = "taskgate-http"
+        /// Serve HTTPS with this PEM certificate (chain) and PEM private key, through libmicrohttpd's own TLS
+        /// (GnuTLS); nil for plain HTTP.
+        public var tls: TLS?
+
+        /// A certificate and its key, both PEM text.
+        public struct TLS: Sendable {
+            /// The certificate, then any intermediates, PEM.
+            public var certificatePEM: String
+            /// The private key, PEM.
+            public var keyPEM: String
+
+            /// A certificate and key.
+            public init(certificatePEM: String, keyPEM: String) {
+                self.certificatePEM = certificatePEM
+                self.keyPEM = keyPEM
+            }
+        }
 
         /// The defaults.
         public init() {}
@@ -50,7 +69,8 @@ public final class HTTPServer: Sendable {
     let eventLoop: EventLoop?
     /// Releases parked requests whose clients went away.
     let hangups: HangupWatcher
-    let configuration: Configuration
+    /// The configuration it was started with.
+    public let configuration: Configuration
     /// The daemon pointer; set once in `init`, cleared once in `stop()`.
     private let daemon: Mutex<UnsafeSendablePointer?>
     private let boundPort = Atomic<Int>(0)
@@ -80,10 +100,27 @@ public final class HTTPServer: Sendable {
         if configuration.threads > 0 {
             options.append(MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil))
         }
+        // libmicrohttpd reads the PEM texts while it starts (GnuTLS copies them); they live until then.
+        let certificate = configuration.tls.map { strdup($0.certificatePEM) }
+        let key = configuration.tls.map { strdup($0.keyPEM) }
+        defer {
+            free(certificate ?? nil)
+            free(key ?? nil)
+        }
+        if let certificate, let key {
+            guard MHD_is_feature_supported(.FEATURE_TLS) == .YES else {
+                hangups.stop()
+                throw StartError(description: "this libmicrohttpd was built without TLS support")
+            }
+            options.append(
+                MHD_OptionItem(option: .HTTPS_MEM_CERT, value: 0, ptr_value: UnsafeMutableRawPointer(certificate)))
+            options.append(MHD_OptionItem(option: .HTTPS_MEM_KEY, value: 0, ptr_value: UnsafeMutableRawPointer(key)))
+        }
         options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
         // With threads, libmicrohttpd polls in its own pool; without, it runs on `eventLoop`'s thread.
         var flags = MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if configuration.threads > 0 { flags |= MHD_USE_INTERNAL_POLLING_THREAD.rawValue }
+        if configuration.tls != nil { flags |= MHD_USE_TLS.rawValue }
         let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
         var address4 = sockaddr_in()
         var address6 = sockaddr_in6()
@@ -113,7 +150,8 @@ public final class HTTPServer: Sendable {
         guard let started else {
             hangups.stop()
             throw StartError(
-                description: "libmicrohttpd could not listen on \(host):\(configuration.port) (in use, or not allowed)")
+                description: "libmicrohttpd could not listen on \(host):\(configuration.port) (in use, or not allowed"
+                    + (configuration.tls == nil ? ")" : ", or the TLS certificate or key is not valid PEM)"))
         }
         boundPort.store(Int(cmhd_bound_port(started)), ordering: .relaxed)
         daemon.withLock { $0 = UnsafeSendablePointer(pointer: started) }

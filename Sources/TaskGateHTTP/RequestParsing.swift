@@ -210,6 +210,22 @@ enum RequestParsing {
         return Double(String(decoding: bytes, as: UTF8.self)).flatMap { $0.isFinite ? $0 : nil }
     }
 
+    /// A W3C Trace Context `traceparent` header (version 00 form: `VV-<32 hex>-<16 hex>-FF`, lowercase, trace and
+    /// parent ids not all zeros, version not `ff`), or nil. An invalid one is dropped, not refused, as the
+    /// specification asks of a receiver.
+    static func traceparent(_ header: String?) -> String? {
+        guard let header, header.utf8.count == 55 else { return nil }
+        let bytes = Array(header.utf8)
+        func isHex(_ range: Range<Int>) -> Bool {
+            bytes[range].allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+        }
+        func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 48 } }
+        guard bytes[2] == 45, bytes[35] == 45, bytes[52] == 45, isHex(0..<2), isHex(3..<35), isHex(36..<52),
+            isHex(53..<55), header.prefix(2) != "ff", !isZero(3..<35), !isZero(36..<52)
+        else { return nil }
+        return header
+    }
+
     /// The versions named by an `If-None-Match` header; `nil` stands for `*`.
     static func etagVersions(_ header: String) -> Set<UInt64>? {
         var versions = Set<UInt64>()

@@ -57,7 +57,8 @@ enum WorkerJSON {
                 WirePollResponse.Assignment(
                     id: assignment.taskID.description, function: assignment.function, args: assignment.args.bytes,
                     attempt: assignment.attempt,
-                    deadline: assignment.deadline.map { RFC3339.format(nanosecondsSinceEpoch: $0.nanoseconds) }))
+                    deadline: assignment.deadline.map { RFC3339.format(nanosecondsSinceEpoch: $0.nanoseconds) },
+                    traceparent: assignment.traceparent))
         }
         answer.cancel = mail.cancelRequests.map(\.description)
         for (index, ack) in mail.resultAcks.enumerated() where ack == .notHolder {

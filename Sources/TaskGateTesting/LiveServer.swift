@@ -55,7 +55,7 @@ public final class LiveServer: Sendable {
     public var port: Int { service.server.port }
 
     /// `http://127.0.0.1:PORT`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var baseURL: String { "\(service.server.configuration.tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     /// The REST API.
     public var gateway: Gateway { service.gateway }

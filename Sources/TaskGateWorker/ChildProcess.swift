@@ -5,8 +5,9 @@ import Synchronization
     import Glibc
 #endif
 
-/// A command started for one task in its own process group, with the args on its stdin. One thread per child
-/// feeds stdin and drains stdout and stderr (so neither pipe can fill up and stall it), then reaps it.
+/// A command started for one task in its own process group, with the args on its stdin and only the environment it
+/// is given. One thread per child feeds stdin and drains stdout and stderr (so neither pipe can fill up and stall
+/// it), then reaps it. The group dies with this process (see `script`).
 final class ChildProcess: Sendable {
     /// How the process ended and what it wrote.
     struct Exit: Sendable {
@@ -35,10 +36,36 @@ final class ChildProcess: Sendable {
     let pid: pid_t
     private let state = Mutex(State())
 
-    /// Starts `/bin/sh -c command` with `input` on stdin; the environment is this process's plus `environment`.
+    /// The shell script every command runs under, as the leader of its own process group. `$1` is the command. A
+    /// guard in the background blocks reading fd 3, the read end of this process's lifeline: it reads end-of-file
+    /// only when every write end is closed, that is when this worker process is gone, however it died (SIGKILL
+    /// included). It then kills the whole group, so a command never outlives its worker and cannot run its side
+    /// effects twice when the task is run again elsewhere. When the command ends first, the guard is stopped.
+    static let script = """
+        ( read -r _ <&3; kill -KILL 0 ) &
+        guard=$!
+        /bin/sh -c "$1" taskgate-exec 3<&-
+        status=$?
+        kill "$guard" 2>/dev/null
+        exit "$status"
+        """
+
+    /// The read end of the lifeline (see `script`), a socket pair made close-on-exec atomically: its other end stays
+    /// open in this process only (a child gets the read end as fd 3 through dup2; no child ever gets the other end).
+    static let lifeline: Int32 = {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            return -1
+        }
+        return fds[0]
+    }()
+
+    /// Starts `command` under `script` with `input` on stdin and exactly `environment` as its environment.
     init(
         command: String, input: [UInt8], environment: [String: String], maxOutput: Int, stderrTail: Int
     ) throws {
+        let lifeline = Self.lifeline
+        guard lifeline >= 0 else { throw SpawnError(description: "cannot create the worker's lifeline pipe") }
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
@@ -62,6 +89,8 @@ final class ChildProcess: Sendable {
         for fd in Self.inheritableDescriptors() where fd > 2 {
             posix_spawn_file_actions_addclose(&actions, fd)
         }
+        // Last, after the closes: the lifeline's read end as fd 3 (dup2 clears its close-on-exec flag).
+        posix_spawn_file_actions_adddup2(&actions, lifeline, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -78,10 +107,9 @@ final class ChildProcess: Sendable {
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        var variables = ProcessInfo.processInfo.environment
-        for (key, value) in environment { variables[key] = value }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([String](["/bin/sh", "-c", command])).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let arguments = ["/bin/sh", "-c", Self.script, "taskgate-exec", command]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }

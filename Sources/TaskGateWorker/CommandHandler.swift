@@ -5,10 +5,12 @@ import TaskGateAPI
 #endif
 
 /// Runs an allow-listed command per task: `/bin/sh -c command` in its own process group, with the args JSON on
-/// stdin and `TASKGATE_TASK_ID`, `TASKGATE_FUNCTION`, `TASKGATE_ATTEMPT` in its environment. Exit 0 with one JSON
-/// value on stdout succeeds with that value; anything else fails the task with the exit status and the tail of
-/// stderr. A cancel sends SIGTERM to the group, then SIGKILL after `killGrace`; the run ends only once the
-/// command has exited and been reaped.
+/// stdin and a minimal environment: `PATH` and `HOME` (the worker's, or `/usr/local/bin:/usr/bin:/bin` and `/`),
+/// `TASKGATE_TASK_ID`, `TASKGATE_FUNCTION`, `TASKGATE_ATTEMPT`, `TRACEPARENT` when the task carries one, and the
+/// variables the operator passes on by name (`--env NAME`) — never the worker's tokens or anything else of its
+/// environment. Exit 0 with one JSON value on stdout succeeds with that value; anything else fails the task with
+/// the exit status and the tail of stderr. A cancel sends SIGTERM to the group, then SIGKILL after `killGrace`;
+/// the run ends only once the command has exited and been reaped. If the worker dies, the group is killed.
 public struct CommandHandler: Sendable {
     /// The shell command line (from the operator, never from a task).
     public var command: String
@@ -18,10 +20,28 @@ public struct CommandHandler: Sendable {
     public var maxOutput = 16 << 20
     /// How much of the end of stderr a failure carries.
     public var stderrTail = 2_048
+    /// Variables every run gets besides the task's own: `PATH`, `HOME` and what the operator passes on.
+    public var baseEnvironment: [String: String]
 
-    /// A handler for `command`.
-    public init(command: String) {
+    /// A handler for `command`; `environment` is the worker's, from which `PATH`, `HOME` and the variables named
+    /// in `passing` are taken (a named variable that is not set is left out).
+    public init(command: String, environment: [String: String] = [:], passing: [String] = []) {
         self.command = command
+        var base = [
+            "PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "HOME": environment["HOME"] ?? "/",
+        ]
+        for name in passing { base[name] = environment[name] }
+        self.baseEnvironment = base
+    }
+
+    /// The environment of one run.
+    func environment(for task: WorkerTask) -> [String: String] {
+        var variables = baseEnvironment
+        variables["TASKGATE_TASK_ID"] = task.id
+        variables["TASKGATE_FUNCTION"] = task.function
+        variables["TASKGATE_ATTEMPT"] = String(task.attempt)
+        variables["TRACEPARENT"] = task.traceparent
+        return variables
     }
 
     /// The handler to register.
@@ -34,11 +54,7 @@ public struct CommandHandler: Sendable {
         let child: ChildProcess
         do {
             child = try ChildProcess(
-                command: command, input: task.args,
-                environment: [
-                    "TASKGATE_TASK_ID": task.id, "TASKGATE_FUNCTION": task.function,
-                    "TASKGATE_ATTEMPT": String(task.attempt),
-                ],
+                command: command, input: task.args, environment: environment(for: task),
                 maxOutput: maxOutput, stderrTail: stderrTail)
         } catch {
             throw WorkerFunctionError("could not start the command: \(error)")

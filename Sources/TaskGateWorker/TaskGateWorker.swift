@@ -38,6 +38,8 @@ public final class TaskGateWorker: Service, Sendable {
         public var connectTimeout: Duration = .seconds(3)
         /// The first wait before retrying after a failed request; it doubles up to 2 s.
         public var retryDelay: Duration = .milliseconds(100)
+        /// For an `https://` server: a PEM file of the CA certificates to trust; nil trusts the system's roots.
+        public var caFile: String?
 
         /// Defaults for the server at `baseURL`.
         public init(baseURL: String, token: String? = nil) {
@@ -76,7 +78,7 @@ public final class TaskGateWorker: Service, Sendable {
         self.logger = logger
         self.transport = Transport(
             baseURL: configuration.baseURL, token: configuration.token, maxConnections: 4,
-            connectTimeout: configuration.connectTimeout, maxResponseBytes: 64 << 20)
+            connectTimeout: configuration.connectTimeout, maxResponseBytes: 64 << 20, caFile: configuration.caFile)
     }
 
     /// The id the server gave this worker, once registered.

@@ -13,14 +13,20 @@ public struct WorkerTask: Sendable, Hashable {
     public let attempt: Int
     /// When the server fails the task with `timeout` (RFC 3339), if it has a timeout.
     public let deadline: String?
+    /// The W3C trace context the task was submitted with (`traceparent`), if any.
+    public let traceparent: String?
 
     /// A task (for tests and tools).
-    public init(id: String, function: String, args: [UInt8], attempt: Int = 1, deadline: String? = nil) {
+    public init(
+        id: String, function: String, args: [UInt8], attempt: Int = 1, deadline: String? = nil,
+        traceparent: String? = nil
+    ) {
         self.id = id
         self.function = function
         self.args = args
         self.attempt = attempt
         self.deadline = deadline
+        self.traceparent = traceparent
     }
 
     /// The args decoded as `T`.

@@ -27,7 +27,9 @@ enum WorkerWire {
     ) {
         let answer = try WirePollResponse(decoding: body)
         let tasks = answer.tasks.map {
-            WorkerTask(id: $0.id, function: $0.function, args: $0.args, attempt: $0.attempt, deadline: $0.deadline)
+            WorkerTask(
+                id: $0.id, function: $0.function, args: $0.args, attempt: $0.attempt, deadline: $0.deadline,
+                traceparent: $0.traceparent)
         }
         return (tasks, answer.cancel, answer.refused)
     }

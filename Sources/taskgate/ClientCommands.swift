@@ -11,21 +11,29 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "A bearer token (env TASKGATE_TOKEN).")
     var token: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: "For an https:// server, a PEM file of the CA certificates to trust (env TASKGATE_CA_FILE).")
+    var caFile: String?
+
     /// Where a command connects: each flag, else its variable (`TASKGATE_URL`, `tokenVariable`; an empty one counts
     /// as unset), else the default `http://127.0.0.1:8080` and no token. Workers read `TASKGATE_WORKER_TOKEN`.
     static func clientConfiguration(
-        url: String?, token: String?, tokenVariable: String = "TASKGATE_TOKEN", environment: [String: String]
+        url: String?, token: String?, tokenVariable: String = "TASKGATE_TOKEN", caFile: String? = nil,
+        environment: [String: String]
     ) -> TaskGateClient.Configuration {
         func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        return TaskGateClient.Configuration(
+        var configuration = TaskGateClient.Configuration(
             baseURL: url ?? variable("TASKGATE_URL") ?? "http://127.0.0.1:8080",
             token: token ?? variable(tokenVariable))
+        configuration.caFile = caFile ?? variable("TASKGATE_CA_FILE")
+        return configuration
     }
 
     /// Runs `body` with a client, shutting it down afterwards.
     func withClient<T>(_ body: (TaskGateClient) async throws -> T) async throws -> T {
         let configuration = Self.clientConfiguration(
-            url: url, token: token, environment: ProcessInfo.processInfo.environment)
+            url: url, token: token, caFile: caFile, environment: ProcessInfo.processInfo.environment)
         let client = TaskGateClient(configuration: configuration)
         do {
             let value = try await body(client)

@@ -20,7 +20,8 @@ struct Serve: AsyncParsableCommand {
             TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
             TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
             TASKGATE_WORKER_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
-            TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES); a flag wins over the variable.
+            TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES, TASKGATE_TLS_CERT, \
+            TASKGATE_TLS_KEY); a flag wins over the variable.
 
             The connection limit and the parked cap are derived from the open-file limit (raised to its hard \
             limit at start) with a reserve; larger values asked for are lowered to fit, with a warning. TASKGATE_TOKEN and \
@@ -130,6 +131,15 @@ struct Serve: AsyncParsableCommand {
         help: "A file of '<role> <token>' lines, read again on SIGHUP (env TASKGATE_TOKEN_FILE).")
     var tokenFile: String?
 
+    @Option(
+        name: .customLong("tls-cert"),
+        help: "Serve HTTPS with this PEM certificate (chain) file; needs --tls-key (env TASKGATE_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(
+        name: .customLong("tls-key"), help: "The PEM private key file of --tls-cert (env TASKGATE_TLS_KEY).")
+    var tlsKey: String?
+
     @Flag(help: "Allow binding an address other than loopback without any token.")
     var insecure = false
 
@@ -171,7 +181,8 @@ struct Serve: AsyncParsableCommand {
         let gateway = Gateway(
             scheduler: scheduler, configuration: settings.gateway, tokens: tokens, metrics: metrics, logger: logger)
         let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
-        print("listening on http://\(settings.server.host):\(http.server.port)")
+        let scheme = settings.server.tls == nil ? "http" : "https"
+        print("listening on \(scheme)://\(settings.server.host):\(http.server.port)")
         fflush(nil)
         logger.info(
             "taskgate serving",

@@ -101,6 +101,20 @@ struct Settings {
             worker: try tokenList(serve.workerTokens, "TASKGATE_WORKER_TOKEN"))
         tokenFile = try value(serve.tokenFile, "TASKGATE_TOKEN_FILE", { $0 })
         insecure = serve.insecure
+        let certificate = try value(serve.tlsCert, "TASKGATE_TLS_CERT", { $0 })
+        let key = try value(serve.tlsKey, "TASKGATE_TLS_KEY", { $0 })
+        switch (certificate, key) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            func read(_ path: String, _ what: String) throws -> String {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("-----BEGIN ")
+                else { throw ValidationError("cannot read the TLS \(what) '\(path)' as PEM") }
+                return text
+            }
+            server.tls = .init(certificatePEM: try read(certificate, "certificate"), keyPEM: try read(key, "key"))
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         if let ttl = try seconds(value(serve.tombstoneTTL, "TASKGATE_TOMBSTONE_TTL", { Double($0) }), "tombstone-ttl") {
             scheduler.tombstoneTTL = ttl
         }

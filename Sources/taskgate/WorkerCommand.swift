@@ -14,11 +14,13 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Run a remote worker: allow-listed commands per task, and optionally the built-in functions.",
         discussion: """
             Each --exec NAME=COMMAND offers the function NAME; a task of it runs `/bin/sh -c COMMAND` with the \
-            args JSON on stdin and TASKGATE_TASK_ID, TASKGATE_FUNCTION, TASKGATE_ATTEMPT in the environment. Exit \
-            0 with one JSON value on stdout succeeds with it; anything else fails the task with the exit status \
-            and the tail of stderr. A cancel sends SIGTERM to the command's process group, then SIGKILL after \
-            --kill-grace. SIGTERM or SIGINT drains the worker: no new tasks, running ones get --drain-grace, then \
-            it leaves.
+            args JSON on stdin and a minimal environment: PATH, HOME, TASKGATE_TASK_ID, TASKGATE_FUNCTION, \
+            TASKGATE_ATTEMPT, TRACEPARENT when the task has one, and each variable named by --env (never the \
+            worker's token or the rest of its environment). Exit 0 with one JSON value on stdout succeeds with it; \
+            anything else fails the task with the exit status and the tail of stderr. A cancel sends SIGTERM to \
+            the command's process group, then SIGKILL after --kill-grace; if the worker dies, even by SIGKILL, \
+            the group is killed. SIGTERM or SIGINT drains the worker: no new tasks, running ones get \
+            --drain-grace, then it leaves.
             """
     )
 
@@ -28,8 +30,18 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "A worker token, sent as a bearer token (env TASKGATE_WORKER_TOKEN).")
     var token: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: "For an https:// server, a PEM file of the CA certificates to trust (env TASKGATE_CA_FILE).")
+    var caFile: String?
+
     @Option(name: .customLong("exec"), help: "NAME=COMMAND: offer the function NAME, run as COMMAND (repeatable).")
     var exec: [String] = []
+
+    @Option(
+        name: .customLong("env"),
+        help: "NAME: pass this variable of the worker's environment on to --exec commands (repeatable).")
+    var passEnvironment: [String] = []
 
     @Flag(help: "Also offer the built-in functions (echo, sleep, sha256, fail).")
     var builtins = false
@@ -54,6 +66,10 @@ struct WorkerCommand: AsyncParsableCommand {
     func validate() throws {
         guard !exec.isEmpty || builtins else {
             throw ValidationError("give at least one --exec NAME=COMMAND or --builtins")
+        }
+        for name in passEnvironment
+        where name.isEmpty || name.contains("=") || name.utf8.contains(where: { $0 < 33 || $0 > 126 }) {
+            throw ValidationError("--env takes a variable name, got '\(name)'")
         }
         for entry in exec {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex,
@@ -89,15 +105,18 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         for entry in exec {
             let equals = entry.firstIndex(of: "=")!
-            var command = CommandHandler(command: String(entry[entry.index(after: equals)...]))
+            var command = CommandHandler(
+                command: String(entry[entry.index(after: equals)...]),
+                environment: ProcessInfo.processInfo.environment, passing: passEnvironment)
             command.killGrace = .seconds(killGrace)
             handlers.register(String(entry[..<equals]), command.handler)
         }
         // A worker speaks with a worker token: TASKGATE_WORKER_TOKEN, never the client's TASKGATE_TOKEN.
         let server = ServerOptions.clientConfiguration(
-            url: connect, token: token, tokenVariable: "TASKGATE_WORKER_TOKEN",
+            url: connect, token: token, tokenVariable: "TASKGATE_WORKER_TOKEN", caFile: caFile,
             environment: ProcessInfo.processInfo.environment)
         var configuration = TaskGateWorker.Configuration(baseURL: server.baseURL, token: server.token)
+        configuration.caFile = server.caFile
         configuration.name = name ?? "worker-\(getpid())"
         configuration.capacity = capacity ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         configuration.lease = .seconds(lease)

@@ -31,7 +31,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "https://127.0.0.1:8080", "http://", "http://host:0", "http://host:70000", "http://host:x", "http://host/path",
+        "ftp://127.0.0.1:8080", "https://", "http://", "http://host:0", "http://host:70000", "http://host:x",
+        "http://host/path",
         "http://user@host", "127.0.0.1:8080", "http://[::1", "http://:80",
     ])
     func serverURLsTheTransportCannotReach(url: String) async throws {

@@ -69,6 +69,30 @@ import Testing
         #expect(h.scheduler.workers.count == 1, "nothing was registered")
     }
 
+    @Test func theTraceContextTravelsWithTheTaskToItsWorker() async throws {
+        let h = try GatewayHarness()
+        let worker = try await register(h, capacity: 10)
+        let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let body = #"{"function":"g","args":1}"#
+        let traced = await h.send(
+            "POST", "/tasks", headers: ["traceparent": trace, "Idempotency-Key": "k"], json: body)
+        // A replay from another trace is the same task (the trace context is not part of the request compared).
+        let other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        let replay = await h.send(
+            "POST", "/tasks", headers: ["traceparent": other, "Idempotency-Key": "k"], json: body)
+        #expect(replay.object["id"] as? String == traced.object["id"] as? String)
+        let invalid = await h.send(
+            "POST", "/tasks", headers: ["traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"],
+            json: body)
+        #expect(invalid.status == 202, "an invalid trace context is ignored, not refused")
+        let batch = await h.send(
+            "POST", "/tasks/batch", headers: ["traceparent": other], json: #"[{"function":"g"},{"function":"g"}]"#)
+        #expect(batch.status == 202)
+        let answer = await poll(h, worker, #"{"max_tasks":10}"#)
+        let tasks = try #require(answer.object["tasks"] as? [[String: Any]])
+        #expect(tasks.map { $0["traceparent"] as? String } == [trace, nil, other, other])
+    }
+
     @Test func aPollWithMailAnswersAtOnceAndAnEmptyOneParksUntilATaskComes() async throws {
         let h = try GatewayHarness()
         let worker = try await register(h)

@@ -11,8 +11,10 @@ typealias WorkerProcess = TestProcess
 
 extension TestProcess {
     /// `taskgate worker --connect url …`, once it has registered.
-    static func taskgate(_ url: String, _ arguments: [String]) async throws -> TestProcess {
-        let worker = try TestProcess(taskgate: ["worker", "--connect", url] + arguments)
+    static func taskgate(_ url: String, _ arguments: [String], environment: [String: String] = [:]) async throws
+        -> TestProcess
+    {
+        let worker = try TestProcess(taskgate: ["worker", "--connect", url] + arguments, environment: environment)
         guard await worker.waitForStderr("worker registered") else {
             throw TestFailure("the worker exited before registering: \(worker.stderr)")
         }

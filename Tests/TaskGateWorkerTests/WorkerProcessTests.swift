@@ -72,6 +72,54 @@ import Testing
         }
     }
 
+    @Test func aCommandGetsAMinimalEnvironmentWithTheTraceContext() async throws {
+        try await withLiveServer { server, client in
+            // The names of the command's environment, as one JSON string.
+            let command = #"cat >/dev/null; printf '"%s"' "$(env | cut -d= -f1 | sort | tr '\n' ' ')""#
+            let worker = try await WorkerProcess.taskgate(
+                server.baseURL, ["--exec", "env=\(command)", "--env", "KEEP_ME"],
+                environment: [
+                    "TASKGATE_WORKER_TOKEN": "", "DATABASE_PASSWORD": "hunter2", "KEEP_ME": "yes",
+                    "TASKGATE_URL": server.baseURL,
+                ])
+            let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            let submitted = try await client.post(
+                "/tasks", json: #"{"function":"env","args":null}"#, headers: ["traceparent": traceparent])
+            let id = try #require(submitted.json["id"] as? String)
+            let task = try await client.finished(id)
+            let names = Set(((task["result"] as? String) ?? "").split(separator: " ").map(String.init))
+            for expected in ["PATH", "HOME", "TASKGATE_TASK_ID", "TASKGATE_FUNCTION", "TASKGATE_ATTEMPT", "KEEP_ME"] {
+                #expect(names.contains(expected), "\(expected) missing from \(names)")
+            }
+            #expect(names.contains("TRACEPARENT"), "the task's trace context reaches the command: \(names)")
+            for secret in ["DATABASE_PASSWORD", "TASKGATE_WORKER_TOKEN", "TASKGATE_URL"] {
+                #expect(!names.contains(secret), "\(secret) leaked into the command")
+            }
+            await worker.stop()
+        }
+    }
+
+    @Test func aCommandAndItsChildrenDieWithTheirWorker() async throws {
+        try await withLiveServer { server, client in
+            let channel = try PIDChannel()
+            defer { channel.remove() }
+            // The shell starts a child, reports it, and waits: both must go when the worker is SIGKILLed.
+            let command = "cat >/dev/null; sleep 60 & echo $! > \(channel.path); wait"
+            let worker = try await WorkerProcess.taskgate(server.baseURL, ["--exec", "hang=\(command)"])
+            _ = try await client.submit("hang")
+            let grandchild = try #require(await channel.read())
+            defer { kill(grandchild, SIGKILL) }
+            #expect(processExists(grandchild))
+            worker.signal(SIGKILL)
+            _ = await worker.waitForExit()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while processExists(grandchild) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(!processExists(grandchild), "the command outlived its worker")
+        }
+    }
+
     @Test func aCommandThatIgnoresSigtermIsKilledAfterTheGrace() async throws {
         try await withLiveServer { server, client in
             let channel = try PIDChannel()

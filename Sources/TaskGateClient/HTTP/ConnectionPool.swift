@@ -2,6 +2,7 @@ import DequeModule
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 import TaskGateSupport
 
@@ -20,11 +21,20 @@ final class ConnectionPool: Sendable {
         var port: Int
         /// The `Host` header.
         var authority: String
+        /// `https://`: TLS on every connection.
+        var tls: Bool
 
-        /// Reads `http://host[:port]` (no path); nil for anything else.
+        /// Reads `http://host[:port]` or `https://host[:port]` (no path); nil for anything else.
         init?(baseURL: String) {
-            guard baseURL.hasPrefix("http://") else { return nil }
-            let rest = baseURL.dropFirst("http://".count)
+            if baseURL.hasPrefix("http://") {
+                tls = false
+            } else if baseURL.hasPrefix("https://") {
+                tls = true
+            } else {
+                return nil
+            }
+            let defaultPort = tls ? 443 : 80
+            let rest = baseURL.dropFirst(tls ? "https://".count : "http://".count)
             guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else { return nil }
             authority = String(rest)
             if rest.hasPrefix("[") {
@@ -33,7 +43,7 @@ final class ConnectionPool: Sendable {
                 host = String(rest[rest.index(after: rest.startIndex)..<close])
                 let after = rest[rest.index(after: close)...]
                 if after.isEmpty {
-                    port = 80
+                    port = defaultPort
                 } else {
                     guard after.hasPrefix(":"), let value = Int(after.dropFirst()), (1...65535).contains(value) else {
                         return nil
@@ -48,7 +58,7 @@ final class ConnectionPool: Sendable {
                 port = value
             } else {
                 host = String(rest)
-                port = 80
+                port = defaultPort
             }
             guard !host.isEmpty else { return nil }
         }
@@ -87,12 +97,15 @@ final class ConnectionPool: Sendable {
     let connectTimeout: Duration
     let idleTimeout: Duration
     let maxResponseBytes: Int
+    /// The TLS context of an `https://` target.
+    let tls: NIOSSLContext?
     private let state = Mutex(State())
 
     init(
         target: Target, group: any EventLoopGroup, maxConnections: Int, connectTimeout: Duration,
-        idleTimeout: Duration, maxResponseBytes: Int
+        idleTimeout: Duration, maxResponseBytes: Int, tls: NIOSSLContext? = nil
     ) {
+        self.tls = tls
         self.target = target
         self.group = group
         self.maxConnections = max(1, maxConnections)
@@ -263,7 +276,14 @@ final class ConnectionPool: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 connection.attach(channel)
-                return channel.eventLoop.makeCompletedFuture {
+                return channel.eventLoop.makeCompletedFuture { [tls = self.tls, target = self.target] in
+                    if let tls {
+                        // The server name for SNI and the certificate check; an IP literal is checked against the
+                        // certificate's IP addresses instead.
+                        let isAddress = target.host.contains(":") || target.host.allSatisfy { $0.isNumber || $0 == "." }
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : target.host))
+                    }
                     // `Transport.send` refuses header values with CR, LF or NUL itself (cheaper than NIO's
                     // validator, which took 5% of the event loop's time).
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)

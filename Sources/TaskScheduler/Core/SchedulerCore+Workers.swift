@@ -136,7 +136,8 @@ extension SchedulerCore {
                 Assignment(
                     taskID: id, function: tasks[slot: task].function, args: tasks[slot: task].args,
                     attempt: tasks[slot: task].attempt,
-                    deadline: timeout.map { tasks[slot: task].startedAt! + $0 }))
+                    deadline: timeout.map { tasks[slot: task].startedAt! + $0 },
+                    traceparent: tasks[slot: task].traceparent))
         }
         if takeCancelRequests && !workers.values[worker].cancelRequests.isEmpty {
             mail.cancelRequests.append(contentsOf: workers.values[worker].cancelRequests)

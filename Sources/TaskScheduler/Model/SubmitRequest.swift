@@ -14,12 +14,16 @@ public struct SubmitRequest: Hashable, Sendable {
     public var tags: [String]
     /// Same key and same request give the same task; same key and another request is an error.
     public var idempotencyKey: String?
+    /// The W3C trace context of the submitter (`traceparent`), kept with the task and handed to its worker. Not part
+    /// of the request an idempotency key compares: a replay from another trace is the same task.
+    public var traceparent: String?
 
     /// Creates a request.
     public init(
         function: String, args: Payload = .null, priority: Int = 0, timeout: Duration? = nil,
-        maxRetries: Int? = nil, tags: [String] = [], idempotencyKey: String? = nil
+        maxRetries: Int? = nil, tags: [String] = [], idempotencyKey: String? = nil, traceparent: String? = nil
     ) {
+        self.traceparent = traceparent
         self.function = function
         self.args = args
         self.priority = priority

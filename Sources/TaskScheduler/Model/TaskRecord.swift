@@ -16,6 +16,8 @@ public struct TaskRecord: Sendable {
     public let tags: [String]
     /// The idempotency key given at submission.
     public let idempotencyKey: String?
+    /// The W3C trace context it was submitted with, if any.
+    public let traceparent: String?
     /// When the task was accepted.
     public let createdAt: Timestamp
 
@@ -75,6 +77,7 @@ public struct TaskRecord: Sendable {
         self.maxRetries = maxRetries
         self.tags = request.tags
         self.idempotencyKey = request.idempotencyKey
+        self.traceparent = request.traceparent
         self.createdAt = now
         self.state = .pending
         self.version = 1

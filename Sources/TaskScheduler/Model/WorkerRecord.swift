@@ -70,6 +70,8 @@ public struct Assignment: Sendable {
     public var attempt: Int
     /// When the scheduler fails the task with `timeout`, if it has a deadline.
     public var deadline: Timestamp?
+    /// The W3C trace context it was submitted with, if any.
+    public var traceparent: String?
 }
 
 /// How a task ended on a worker.
