@@ -10,6 +10,8 @@
 #   AUTH=1 runs taskgate with a client token (--token) and sends `Authorization: Bearer` in every request of part 1,
 #   to both servers (the C baseline reads no header, so the ratio shows what checking the token costs).
 #   METRICS=0 runs taskgate with --no-metrics (default: metrics on, as `taskgate serve` runs), to show what they cost.
+#   TLS=1 serves HTTPS from both servers (libmicrohttpd's TLS) with the same self-signed certificate, made here with
+#   openssl (EC P-256); wrk speaks TLS to both. Ratio = taskgate / C over TLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -44,16 +46,24 @@ if [ "${METRICS:-1}" = 0 ]; then token_flags+=(--no-metrics); fi
 if [ "${AUTH:-0}" = 1 ]; then
   auth=(-H "Authorization: Bearer bench-token-0123456789abcdef"); token_flags+=(--token bench-token-0123456789abcdef)
 fi
-start .build/bench/c.out .build/bench/c-baseline 18090 "$threads"
+tls_c=(); tls_tg=(); curl_tls=()
+if [ "${TLS:-0}" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout .build/bench/key.pem -out .build/bench/cert.pem 2>/dev/null
+  tls_c=(.build/bench/cert.pem .build/bench/key.pem)
+  tls_tg=(--tls-cert .build/bench/cert.pem --tls-key .build/bench/key.pem)
+  curl_tls=(--cacert .build/bench/cert.pem)
+fi
+start .build/bench/c.out .build/bench/c-baseline 18090 "$threads" ${tls_c[@]+"${tls_c[@]}"}
 c_url=$started_url
 start .build/bench/tg.out .build/release/taskgate serve --port 0 --workers 2 --queue-limit 10000000 \
-  --http-threads "$threads" ${token_flags[@]+"${token_flags[@]}"}
+  --http-threads "$threads" ${token_flags[@]+"${token_flags[@]}"} ${tls_tg[@]+"${tls_tg[@]}"}
 tg_url=$started_url
 tg_pid=$started_pid
-id=$(curl -s -X POST "$tg_url/tasks" ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
+id=$(curl -s ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$tg_url/tasks" ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
   -d '{"function":"echo","args":{"i":1}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both); auth ${AUTH:-0}; metrics ${METRICS:-1}"
+echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both); auth ${AUTH:-0}; metrics ${METRICS:-1}; tls ${TLS:-0}"
 : >.build/bench/get-c; : >.build/bench/get-tg; : >.build/bench/post-c; : >.build/bench/post-tg
 for round in $(seq 1 "$rounds"); do
   wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$c_url/tasks/$id" | rps >>.build/bench/get-c

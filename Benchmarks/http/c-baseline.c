@@ -2,7 +2,9 @@
  * (internal polling thread + epoll + suspend/resume allowed). It answers every request with a fixed small JSON
  * body after reading the request body, so GET and POST measure libmicrohttpd plus the kernel, nothing else.
  * Build: cc -O2 -o c-baseline c-baseline.c $(pkg-config --cflags --libs libmicrohttpd)
- * Run:   ./c-baseline PORT [THREADS]   (THREADS > 0 adds MHD_OPTION_THREAD_POOL_SIZE, like taskgate --http-threads) */
+ * Run:   ./c-baseline PORT [THREADS [CERT.pem KEY.pem]]   (THREADS > 0 adds MHD_OPTION_THREAD_POOL_SIZE, like
+ *        taskgate --http-threads; with a certificate and key it serves HTTPS through libmicrohttpd's TLS, as taskgate
+ *        does with --tls-cert/--tls-key) */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +14,24 @@
 
 static const char BODY[] =
     "{\"id\":\"0000000000000001\",\"function\":\"echo\",\"args\":{\"i\":1},\"state\":\"succeeded\",\"done\":true}";
+
+/* The whole file as a NUL-terminated string, or NULL. */
+static char *read_file(const char *path) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) return NULL;
+    fseek(file, 0, SEEK_END);
+    long size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    char *text = malloc((size_t)size + 1);
+    if (text != NULL && fread(text, 1, (size_t)size, file) == (size_t)size) {
+        text[size] = 0;
+    } else {
+        free(text);
+        text = NULL;
+    }
+    fclose(file);
+    return text;
+}
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
                                const char *version, const char *upload_data, size_t *upload_data_size,
@@ -35,12 +55,23 @@ int main(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    char *cert = argc > 4 ? read_file(argv[3]) : NULL;
+    char *key = argc > 4 ? read_file(argv[4]) : NULL;
+    if (argc > 4 && (cert == NULL || key == NULL)) { fprintf(stderr, "cannot read %s or %s\n", argv[3], argv[4]); return 1; }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+    if (cert != NULL) flags |= MHD_USE_TLS;
+    struct MHD_OptionItem options[] = {
+        {MHD_OPTION_CONNECTION_LIMIT, 20000, NULL},
+        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL},
+        {cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {cert != NULL ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     struct MHD_Daemon *daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, port, NULL, NULL, handler, NULL,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)20000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096,
+        flags, port, NULL, NULL, handler, NULL, MHD_OPTION_ARRAY, options,
         threads > 0 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
     if (daemon == NULL) { fprintf(stderr, "cannot listen on %u\n", port); return 1; }
-    printf("listening on http://127.0.0.1:%u\n", port);
+    printf("listening on %s://127.0.0.1:%u\n", cert != NULL ? "https" : "http", port);
     fflush(stdout);
     int signal_number;
     sigwait(&set, &signal_number);
