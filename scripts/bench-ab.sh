@@ -3,6 +3,8 @@
 # /tasks (echo, 202), wrk -t2 -c64, rounds interleaved, medians. Both run with the same flags and, with AUTH=1, a
 # client token sent in every request.
 # Usage: scripts/bench-ab.sh BASELINE_BINARY CANDIDATE_BINARY [rounds] [seconds per wrk run]
+#   BASELINE_FLAGS / CANDIDATE_FLAGS add serve flags to one side (e.g. BASELINE_FLAGS=--no-metrics with the same binary
+#   on both sides shows what the metrics cost).
 #   e.g. git worktree add /tmp/old <commit> && (cd /tmp/old && swift build -c release --product taskgate)
 #        scripts/bench-ab.sh /tmp/old/.build/release/taskgate .build/release/taskgate 5 3
 set -euo pipefail
@@ -17,16 +19,17 @@ flags=(--port 0 --workers 2 --queue-limit 10000000); auth=()
 if [ "${AUTH:-0}" = 1 ]; then
   flags+=(--token bench-token-0123456789abcdef); auth=(-H "Authorization: Bearer bench-token-0123456789abcdef")
 fi
-start() { # start NAME BINARY -> url in $url
-  "$2" serve "${flags[@]}" >".build/bench/$1.out" 2>/dev/null &
+start() { # start NAME BINARY EXTRA_FLAGS -> url in $url
+  # shellcheck disable=SC2086 # the extra flags are meant to split
+  "$2" serve "${flags[@]}" $3 >".build/bench/$1.out" 2>/dev/null &
   pids+=("$!")
   for _ in $(seq 1 100); do grep -q "^listening on " ".build/bench/$1.out" && break; sleep 0.1; done
   url=$(head -1 ".build/bench/$1.out" | sed 's/^listening on //')
 }
 rps() { awk '/^Requests\/sec:/ {print $2}'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-start old "$old"; old_url=$url
-start new "$new"; new_url=$url
+start old "$old" "${BASELINE_FLAGS:-}"; old_url=$url
+start new "$new" "${CANDIDATE_FLAGS:-}"; new_url=$url
 task() {
   curl -s -X POST "$1/tasks" ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
     -d '{"function":"echo","args":{"i":1}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'

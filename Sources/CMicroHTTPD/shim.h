@@ -53,24 +53,40 @@ static inline int cmhd_connection_fd(struct MHD_Connection *connection)
     return info ? info->connect_fd : -1;
 }
 
-struct cmhd_header_count { const char *name; unsigned int count; };
+/// What `cmhd_scan_headers` fills in: for each wanted name (lowercase, with its length), the first value and its
+/// length and how many times the header came.
+struct cmhd_header_scan {
+    const char *const *names;
+    const size_t *lengths;
+    unsigned int count;
+    const char **values;
+    size_t *value_lengths;
+    unsigned int *occurrences;
+};
 
-static enum MHD_Result cmhd_count_header_iterator(void *cls, enum MHD_ValueKind kind, const char *key,
-                                                  const char *value)
+static enum MHD_Result cmhd_scan_iterator(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                          const char *value, size_t value_size)
 {
-    (void)kind; (void)value;
-    struct cmhd_header_count *state = (struct cmhd_header_count *)cls;
-    if (key != NULL && strcasecmp(key, state->name) == 0) state->count++;
+    (void)kind;
+    struct cmhd_header_scan *scan = (struct cmhd_header_scan *)cls;
+    if (key == NULL) return MHD_YES;
+    for (unsigned int i = 0; i < scan->count; i++) {
+        if (scan->lengths[i] != key_size || strncasecmp(key, scan->names[i], key_size) != 0) continue;
+        if (scan->occurrences[i]++ == 0) {
+            scan->values[i] = value;
+            scan->value_lengths[i] = value_size;
+        }
+        break;
+    }
     return MHD_YES;
 }
 
-/// Wraps MHD_get_connection_values(MHD_HEADER_KIND): how many times the request carries header `name` (compared
-/// case-insensitively). libmicrohttpd's lookups see only the first of repeated headers.
-static inline unsigned int cmhd_header_count(struct MHD_Connection *connection, const char *name)
+/// Wraps MHD_get_connection_values_n(MHD_HEADER_KIND): one pass over the request's headers that finds the wanted
+/// ones (first value of each, and how often each came: libmicrohttpd's lookups see only the first of repeated
+/// headers). The values point into libmicrohttpd's connection memory, valid during the access handler's call.
+static inline void cmhd_scan_headers(struct MHD_Connection *connection, struct cmhd_header_scan *scan)
 {
-    struct cmhd_header_count state = { name, 0 };
-    (void)MHD_get_connection_values(connection, MHD_HEADER_KIND, cmhd_count_header_iterator, &state);
-    return state.count;
+    (void)MHD_get_connection_values_n(connection, MHD_HEADER_KIND, cmhd_scan_iterator, scan);
 }
 
 /// Raises the soft open-file limit (RLIMIT_NOFILE) to the hard limit where it is lower, then returns the soft

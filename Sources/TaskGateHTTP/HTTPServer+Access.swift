@@ -71,15 +71,15 @@ extension HTTPServer {
         -> HTTPRequest
     {
         let target = RequestTarget(raw, known: HTTPRequest.queryParameters)
+        let (headers, contentLengths) = readHeaders(connection)
         var request = HTTPRequest(
-            method: String(cString: method), path: target.path, query: target.query,
-            headers: lookup(connection, .HEADER_KIND, HTTPRequest.headerNames))
+            method: String(cString: method), path: target.path, query: target.query, headers: headers)
         request.defect = target.defect
         let transferEncoding = request.headers["transfer-encoding"]
         if let length = request.headers["content-length"] {
             if transferEncoding != nil {
                 request.defect = .framing("a request may not carry both Content-Length and Transfer-Encoding")
-            } else if cmhd_header_count(connection, "content-length") > 1 {
+            } else if contentLengths > 1 {
                 request.defect = .framing("Content-Length is given more than once")
             } else if let bytes = Int(length), bytes > configuration.maxBodyBytes {
                 request.bodyTooLarge = true
@@ -114,19 +114,53 @@ extension HTTPServer {
         }
     }
 
-    /// Copies the named headers or query arguments that are present (libmicrohttpd matches header names
-    /// case-insensitively).
-    private func lookup(
-        _ connection: OpaquePointer, _ kind: MHD_ValueKind, _ names: [(key: String, cName: StaticString)]
-    ) -> [String: String] {
-        var values: [String: String] = [:]
-        for (key, cName) in names {
-            let name = UnsafeRawPointer(cName.utf8Start).assumingMemoryBound(to: CChar.self)
-            if let value = MHD_lookup_connection_value(connection, kind, name) {
-                values[key] = String(cString: value)
+    /// The headers the gateway reads (see `HTTPRequest.headerNames`), copied out of libmicrohttpd in one pass, and
+    /// how many `Content-Length` headers came.
+    private func readHeaders(_ connection: OpaquePointer) -> (headers: [String: String], contentLengths: UInt32) {
+        let names = HeaderScan.shared
+        let count = names.keys.count
+        return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { values in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { occurrences in
+                    values.initialize(repeating: nil)
+                    lengths.initialize(repeating: 0)
+                    occurrences.initialize(repeating: 0)
+                    var scan = cmhd_header_scan(
+                        names: names.cNames, lengths: names.lengths, count: UInt32(count),
+                        values: values.baseAddress, value_lengths: lengths.baseAddress,
+                        occurrences: occurrences.baseAddress)
+                    cmhd_scan_headers(connection, &scan)
+                    var headers: [String: String] = [:]
+                    for index in 0..<count {
+                        guard let value = values[index] else { continue }
+                        headers[names.keys[index]] = value.withMemoryRebound(to: UInt8.self, capacity: lengths[index]) {
+                            String(decoding: UnsafeBufferPointer(start: $0, count: lengths[index]), as: UTF8.self)
+                        }
+                    }
+                    return (headers, occurrences[names.contentLengthIndex])
+                }
             }
         }
-        return values
+    }
+
+    /// The names of `HTTPRequest.headerNames` as C strings for `cmhd_scan_headers`, made once.
+    // Immutable after init; the C arrays live as long as the process.
+    final class HeaderScan: @unchecked Sendable {
+        static let shared = HeaderScan()
+        let keys = HTTPRequest.headerNames
+        let cNames: UnsafeMutablePointer<UnsafePointer<CChar>?>
+        let lengths: UnsafeMutablePointer<Int>
+        let contentLengthIndex: Int
+
+        private init() {
+            cNames = .allocate(capacity: keys.count)
+            lengths = .allocate(capacity: keys.count)
+            for (index, key) in keys.enumerated() {
+                cNames[index] = UnsafePointer(strdup(key))
+                lengths[index] = key.utf8.count
+            }
+            contentLengthIndex = keys.firstIndex(of: "content-length")!
+        }
     }
 
     static func monotonicNanoseconds() -> UInt64 {

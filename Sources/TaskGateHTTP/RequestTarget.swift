@@ -64,6 +64,11 @@ struct RequestTarget {
     /// bytes that are not UTF-8.
     static func decode(_ bytes: ArraySlice<UInt8>, plusIsSpace: Bool, forbidSlash: Bool) -> Result<String, DecodeError>
     {
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 >= 0x80 || ($0 == UInt8(ascii: "+") && plusIsSpace) })
+        {
+            // Plain ASCII (the usual case): valid UTF-8 as it is.
+            return .success(String(decoding: bytes, as: UTF8.self))
+        }
         if !bytes.contains(UInt8(ascii: "%")) && !(plusIsSpace && bytes.contains(UInt8(ascii: "+"))) {
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 return .failure(DecodeError(detail: "the request target is not UTF-8"))
