@@ -47,6 +47,11 @@ package struct Transport: Sendable {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if let caFile {
                 configuration.trustRoots = .file(caFile)
+            } else if let bundle = Self.systemBundle {
+                // The system's roots, parsed here, once, on the caller's thread: with `.default` BoringSSL reads the
+                // certificate directory during handshakes, on the event loop, which stalled every connection on
+                // that loop for seconds on a loaded machine.
+                configuration.trustRoots = .file(bundle)
             }
             do {
                 tls = try NIOSSLContext(configuration: configuration)
@@ -105,6 +110,11 @@ package struct Transport: Sendable {
             throw TaskGateError.disconnected(String(describing: error))
         }
     }
+
+    /// The system's CA bundle where the usual Linux distributions keep it, if present.
+    static let systemBundle: String? = [
+        "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem",
+    ].first { FileManager.default.isReadableFile(atPath: $0) }
 
     /// `Prefer: return=minimal`: batch and wait answers then carry each task's status only (id, function, state,
     /// result, error), which is all a future reads — a third of the bytes to write and to read.

@@ -15,6 +15,7 @@ import Synchronization
 // `deferred` is touched on the loop thread only; the other state is set before the thread starts.
 final class EventLoop: @unchecked Sendable {
     private var daemon: OpaquePointer?
+    private var connectionLimit = Int.max
     private var loopFD: Int32 = -1
     private let wakeFD: Int32
     private let thread = ThreadHandle()
@@ -37,8 +38,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Starts the thread serving `daemon` (started without an internal thread, with `MHD_USE_EPOLL`).
-    func start(daemon: OpaquePointer) throws(HTTPServer.StartError) {
+    func start(daemon: OpaquePointer, connectionLimit: Int) throws(HTTPServer.StartError) {
         self.daemon = daemon
+        self.connectionLimit = connectionLimit
         loopFD = cmhd_loop_create(daemon, wakeFD)
         guard loopFD >= 0 else {
             throw HTTPServer.StartError(description: "cannot create the HTTP event loop's epoll set (errno \(errno))")
@@ -50,9 +52,20 @@ final class EventLoop: @unchecked Sendable {
     func run() {
         cmhd_name_thread(threadName)
         guard let daemon else { return }
+        // At its connection limit libmicrohttpd takes its listening socket out of its epoll set, and puts it back
+        // only at the start of a later MHD_run once connections have closed. Run by its own thread it always comes
+        // back for that; run here, nothing would wake this loop once the last connection has gone (no socket left
+        // to report anything), and the server would stop accepting for good. So after a run that began at the limit
+        // and ended below it, run once more.
+        var atLimit = false
         while true {
             if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, thread.isStopping { break }
+            atLimit = atLimit || Int(cmhd_connection_count(daemon)) >= connectionLimit
             _ = MHD_run(daemon)
+            if atLimit && Int(cmhd_connection_count(daemon)) < connectionLimit {
+                atLimit = false
+                _ = MHD_run(daemon)
+            }
             deferred.run()
         }
         deferred.run()

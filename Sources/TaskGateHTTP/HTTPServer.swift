@@ -156,7 +156,7 @@ public final class HTTPServer: Sendable {
         boundPort.store(Int(cmhd_bound_port(started)), ordering: .relaxed)
         daemon.withLock { $0 = UnsafeSendablePointer(pointer: started) }
         do {
-            try eventLoop?.start(daemon: started)
+            try eventLoop?.start(daemon: started, connectionLimit: configuration.connectionLimit)
         } catch {
             stop()
             throw error

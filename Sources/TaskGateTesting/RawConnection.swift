@@ -13,12 +13,12 @@ public final class RawConnection {
 
     private var fd: Int32
 
-    /// Connects to `port` on 127.0.0.1 (blocking, with 10 s send, connect and receive timeouts).
-    public init(port: Int) throws {
+    /// Connects to `port` on 127.0.0.1 (blocking, with `seconds` of send, connect and receive timeouts).
+    public init(port: Int, timeout seconds: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
         // On Linux the send timeout bounds connect() too: a full accept queue cannot hang a test.
-        var sendTimeout = timeval(tv_sec: 10, tv_usec: 0)
+        var sendTimeout = timeval(tv_sec: seconds, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -34,7 +34,7 @@ public final class RawConnection {
             Glibc.close(fd)
             throw Failure(description: "connect to port \(port): errno \(code)")
         }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -11,27 +11,28 @@ public struct TestCertificate: Sendable {
     /// The private key, PEM.
     public var keyPath: String { directory.appendingPathComponent("key.pem").path }
 
-    /// Makes a new key and certificate.
-    public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-tls-\(UUID().uuidString)")
+    /// Makes a new key and certificate (openssl runs as a `TestProcess`: nothing blocks a Swift concurrency thread).
+    public static func make() async throws -> TestCertificate {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "taskgate-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout", directory.appendingPathComponent("key.pem").path,
-            "-out", directory.appendingPathComponent("cert.pem").path,
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let detail = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw TestProcessError("openssl could not make a test certificate: \(detail)")
+        let openssl = try TestProcess(
+            executable: URL(fileURLWithPath: "/usr/bin/openssl"),
+            arguments: [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout", directory.appendingPathComponent("key.pem").path,
+                "-out", directory.appendingPathComponent("cert.pem").path,
+            ])
+        guard await openssl.finish() == 0 else {
+            try? FileManager.default.removeItem(at: directory)
+            throw TestProcessError("openssl could not make a test certificate: \(openssl.stderr)")
         }
+        return TestCertificate(directory: directory)
+    }
+
+    private init(directory: URL) {
+        self.directory = directory
     }
 
     /// The PEM texts, for `HTTPServer.Configuration.tls`.
