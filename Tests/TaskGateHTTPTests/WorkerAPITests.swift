@@ -69,6 +69,28 @@ import Testing
         #expect(h.scheduler.workers.count == 1, "nothing was registered")
     }
 
+    @Test func registrationsBeyondTheCapsAreRefusedWithProblems() async throws {
+        // The harness's in-process worker is one of the three allowed; it offers `f`: room for one name more.
+        let h = try GatewayHarness(scheduler: {
+            $0.maxWorkers = 3
+            $0.maxFunctions = 2
+        })
+        let names = await h.send("POST", "/workers", json: #"{"functions":["n1","n2","n3"]}"#)
+        #expect(names.status == 422)
+        #expect(names.object["code"] as? String == "too_many_functions")
+        let long = await h.send(
+            "POST", "/workers", json: "{\"functions\":[\"" + String(repeating: "x", count: 200_000) + "\"]}")
+        #expect(long.status == 422)
+        #expect(long.object["pointer"] as? String == "/functions")
+        _ = try await register(h)
+        _ = try await register(h)
+        let full = await h.send("POST", "/workers", json: #"{"functions":["g"]}"#)
+        #expect(full.status == 503)
+        #expect(full.object["code"] as? String == "too_many_workers")
+        #expect(full.headers.contains { $0.name == "Retry-After" })
+        #expect(h.scheduler.workers.count == 3, "nothing more was registered")
+    }
+
     @Test func theTraceContextTravelsWithTheTaskToItsWorker() async throws {
         let h = try GatewayHarness()
         let worker = try await register(h, capacity: 10)
