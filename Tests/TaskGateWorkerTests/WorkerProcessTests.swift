@@ -30,8 +30,11 @@ import Testing
                 server.baseURL, ["--exec", "step=\(Self.stepCommand(channel))", "--name", "second"])
             let task = try await client.finished(id)
             #expect(task["state"] as? String == "succeeded")
-            #expect(task["attempt"] as? Int == 2)
-            #expect(task["result"] as? String == "attempt 2")
+            // Attempt 2 ran on the second worker. On a machine loaded enough that the first worker's 3 s lease ran
+            // out while it lived, it registered again and took attempt 2 before the kill: then attempt 3 did.
+            let attempt = try #require(task["attempt"] as? Int)
+            #expect(attempt == 2 || attempt == 3)
+            #expect(task["result"] as? String == "attempt \(attempt)")
             await second.stop()
         }
     }
