@@ -53,15 +53,20 @@ static inline int cmhd_connection_fd(struct MHD_Connection *connection)
     return info ? info->connect_fd : -1;
 }
 
-/// What `cmhd_scan_headers` fills in: for each wanted name (lowercase, with its length), the first value and its
-/// length and how many times the header came.
+/// One wanted header as `cmhd_scan_headers` found it: its first value and that value's length, and how many times
+/// the header came (zero-initialise before the scan).
+struct cmhd_header_value {
+    const char *value;
+    size_t length;
+    unsigned int occurrences;
+};
+
+/// The wanted names (lowercase, with their lengths) and where `cmhd_scan_headers` writes what it found of each.
 struct cmhd_header_scan {
     const char *const *names;
     const size_t *lengths;
     unsigned int count;
-    const char **values;
-    size_t *value_lengths;
-    unsigned int *occurrences;
+    struct cmhd_header_value *found;
 };
 
 static enum MHD_Result cmhd_scan_iterator(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
@@ -72,9 +77,9 @@ static enum MHD_Result cmhd_scan_iterator(void *cls, enum MHD_ValueKind kind, co
     if (key == NULL) return MHD_YES;
     for (unsigned int i = 0; i < scan->count; i++) {
         if (scan->lengths[i] != key_size || strncasecmp(key, scan->names[i], key_size) != 0) continue;
-        if (scan->occurrences[i]++ == 0) {
-            scan->values[i] = value;
-            scan->value_lengths[i] = value_size;
+        if (scan->found[i].occurrences++ == 0) {
+            scan->found[i].value = value;
+            scan->found[i].length = value_size;
         }
         break;
     }

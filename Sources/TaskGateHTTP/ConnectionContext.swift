@@ -8,8 +8,8 @@ final class ConnectionContext {
     let target: [UInt8]
     /// Whether the headers have been read into `request` (the access handler's first call).
     var started = false
-    /// CLOCK_MONOTONIC nanoseconds when the headers were read (for the request's duration).
-    var startedAt: UInt64 = 0
+    /// When the headers were read (for the request's duration in the metrics).
+    var startedAt: ContinuousClock.Instant?
     var request = HTTPRequest(method: "", path: "")
     var responder: Responder?
 

@@ -53,7 +53,7 @@ extension Gateway {
     /// `POST /tasks/wait` `{ids, mode, timeout_s}`: waits for any or all, then lists what is done (each task's status
     /// only with `Prefer: return=minimal`).
     func waitMany(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
-        let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+        let body = try RequestParsing.jsonBody(request)
         let members = try RequestParsing.object(body)
         var ids: [TaskID] = []
         var unknown: [String] = []

@@ -4,7 +4,7 @@ import TaskScheduler
 extension Gateway {
     /// `POST /tasks`: 202 + Location; with `Prefer: wait=N`, 200 once finished within N seconds.
     func submit(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
-        let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+        let body = try RequestParsing.jsonBody(request)
         let members = try RequestParsing.object(body)
         var submit = try RequestParsing.submitRequest(
             body, members, pointer: "", idempotencyKey: request.header("idempotency-key"))
@@ -47,7 +47,7 @@ extension Gateway {
     /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order (each task's
     /// status only with `Prefer: return=minimal`).
     func submitBatch(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) throws(Problem) -> HandlerResult {
-        let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+        let body = try RequestParsing.jsonBody(request)
         let elements: [(range: Range<Int>, kind: JSONKind)]?
         do {
             elements = try JSONScanner.elements(body[...])

@@ -31,7 +31,7 @@ extension Gateway {
 
     /// `POST /workers` `{name, functions, capacity, lease_s}`: 201 + Location with the worker.
     func registerWorker(_ request: HTTPRequest) throws(Problem) -> HandlerResult {
-        let body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+        let body = try RequestParsing.jsonBody(request)
         let registration = try RequestParsing.registration(
             body, defaultLease: configuration.defaultLease, leaseRange: configuration.leaseRange)
         let worker = try scheduled { () throws(SchedulerError) in try scheduler.join(registration) }
@@ -82,10 +82,10 @@ extension Gateway {
         let id = try workerID(raw)
         try checkSecret(request, of: id)
         let body: [UInt8]
-        if request.body.isEmpty && !request.bodyTooLarge {
+        if request.body.isEmpty {
             body = []
         } else {
-            body = try RequestParsing.jsonBody(request, maxBytes: configuration.maxBodyBytes)
+            body = try RequestParsing.jsonBody(request)
         }
         var poll = try RequestParsing.poll(body, maxWait: configuration.maxWait)
         // Reports are taken whatever happens next: with no room to park, answer at once.

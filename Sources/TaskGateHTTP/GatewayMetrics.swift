@@ -69,10 +69,10 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Records one answered request (the HTTP server's observer, on its thread).
-    public func recordRequest(method: String, path: String, status: Int, nanoseconds: UInt64) {
+    public func recordRequest(method: String, path: String, status: Int, duration: Duration) {
         let route = MetricRoute(method: method, path: path)
         requestCounts.increment(route: route, status: status)
-        requestDurations[route.index].recordNanoseconds(Int64(clamping: nanoseconds))
+        requestDurations[route.index].record(duration)
     }
 
     /// Publishes the values computed at scrape time and renders the registry in the Prometheus text format.

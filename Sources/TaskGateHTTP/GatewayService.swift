@@ -18,11 +18,10 @@ public final class GatewayService: Service, Sendable {
         self.logger = logger
         var configuration = configuration
         configuration.maxBodyBytes = gateway.configuration.maxBodyBytes
-        var observer: (@Sendable (HTTPRequest, Int, UInt64) -> Void)?
+        var observer: (@Sendable (HTTPRequest, Int, Duration) -> Void)?
         if let metrics = gateway.metrics {
-            observer = { request, status, nanoseconds in
-                metrics.recordRequest(
-                    method: request.method, path: request.path, status: status, nanoseconds: nanoseconds)
+            observer = { request, status, duration in
+                metrics.recordRequest(method: request.method, path: request.path, status: status, duration: duration)
             }
         }
         let server = try HTTPServer(configuration: configuration, observer: observer) { request, deferred in

@@ -33,7 +33,7 @@ extension HTTPServer {
         if !state.started {
             // First call: headers only.
             state.started = true
-            if observer != nil { state.startedAt = Self.monotonicNanoseconds() }
+            if observer != nil { state.startedAt = .now }
             state.request = readRequest(connection, method: method, target: state.target)
             // A malformed request, or a body announced too large, is answered before the body is read (libmicrohttpd
             // then closes the connection instead of reading on).
@@ -118,28 +118,20 @@ extension HTTPServer {
     /// how many `Content-Length` headers came.
     private func readHeaders(_ connection: OpaquePointer) -> (headers: [String: String], contentLengths: UInt32) {
         let names = HeaderScan.shared
-        let count = names.keys.count
-        return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { values in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
-                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { occurrences in
-                    values.initialize(repeating: nil)
-                    lengths.initialize(repeating: 0)
-                    occurrences.initialize(repeating: 0)
-                    var scan = cmhd_header_scan(
-                        names: names.cNames, lengths: names.lengths, count: UInt32(count),
-                        values: values.baseAddress, value_lengths: lengths.baseAddress,
-                        occurrences: occurrences.baseAddress)
-                    cmhd_scan_headers(connection, &scan)
-                    var headers: [String: String] = [:]
-                    for index in 0..<count {
-                        guard let value = values[index] else { continue }
-                        headers[names.keys[index]] = value.withMemoryRebound(to: UInt8.self, capacity: lengths[index]) {
-                            String(decoding: UnsafeBufferPointer(start: $0, count: lengths[index]), as: UTF8.self)
-                        }
-                    }
-                    return (headers, occurrences[names.contentLengthIndex])
+        return withUnsafeTemporaryAllocation(of: cmhd_header_value.self, capacity: names.keys.count) { found in
+            found.initialize(repeating: cmhd_header_value())
+            var scan = cmhd_header_scan(
+                names: names.cNames, lengths: names.lengths, count: UInt32(names.keys.count),
+                found: found.baseAddress)
+            cmhd_scan_headers(connection, &scan)
+            var headers: [String: String] = [:]
+            for (index, header) in found.enumerated() {
+                guard let value = header.value else { continue }
+                headers[names.keys[index]] = value.withMemoryRebound(to: UInt8.self, capacity: header.length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: header.length), as: UTF8.self)
                 }
             }
+            return (headers, found[names.contentLengthIndex].occurrences)
         }
     }
 
@@ -163,18 +155,12 @@ extension HTTPServer {
         }
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
     private func queue(_ connection: OpaquePointer, _ response: HTTPResponse, for state: ConnectionContext)
         -> MHD_Result
     {
         defer {
             if let observer {
-                observer(state.request, response.status, Self.monotonicNanoseconds() &- state.startedAt)
+                observer(state.request, response.status, state.startedAt.map { .now - $0 } ?? .zero)
             }
         }
         let created: OpaquePointer? = response.body.withUnsafeBytes { buffer in

@@ -63,8 +63,8 @@ public final class HTTPServer: Sendable {
     /// The handler every request goes to, on a libmicrohttpd thread; it must not block. What it leaves in its
     /// `WakeupQueue` runs after its answer is queued (with the event loop, after the whole batch).
     let handler: @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
-    /// Told of every answer queued: the request, the status, and the nanoseconds since its headers were read.
-    let observer: (@Sendable (HTTPRequest, Int, UInt64) -> Void)?
+    /// Told of every answer queued: the request, the status, and the time since its headers were read.
+    let observer: (@Sendable (HTTPRequest, Int, Duration) -> Void)?
     /// The loop thread when libmicrohttpd runs without its own threads (`threads == 0`).
     let eventLoop: EventLoop?
     /// Releases parked requests whose clients went away.
@@ -81,7 +81,7 @@ public final class HTTPServer: Sendable {
 
     /// Binds and starts serving; `observer` is told of every answer (for the metrics).
     public init(
-        configuration: Configuration, observer: (@Sendable (HTTPRequest, Int, UInt64) -> Void)? = nil,
+        configuration: Configuration, observer: (@Sendable (HTTPRequest, Int, Duration) -> Void)? = nil,
         handler: @escaping @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
     ) throws {
         self.configuration = configuration

@@ -3,9 +3,9 @@ import TaskScheduler
 
 /// Turns request bodies, query parameters and headers into typed values, or into the problem that explains why not.
 enum RequestParsing {
-    /// Checks the media type, size and encoding of a JSON body and returns it.
-    static func jsonBody(_ request: HTTPRequest, maxBytes: Int) throws(Problem) -> [UInt8] {
-        if request.bodyTooLarge { throw .payloadTooLarge(maxBytes) }
+    /// Checks the media type and encoding of a JSON body and returns it (`Gateway.handle` refused a body over the
+    /// size limit already).
+    static func jsonBody(_ request: HTTPRequest) throws(Problem) -> [UInt8] {
         let contentType = request.header("content-type")
         guard let contentType, isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
         guard (try? UTF8Span(validating: request.body.span)) != nil else {
