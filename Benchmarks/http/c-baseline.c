@@ -4,13 +4,27 @@
  * Build: cc -O2 -o c-baseline c-baseline.c $(pkg-config --cflags --libs libmicrohttpd)
  * Run:   ./c-baseline PORT [THREADS [CERT.pem KEY.pem]]   (THREADS > 0 adds MHD_OPTION_THREAD_POOL_SIZE, like
  *        taskgate --http-threads; with a certificate and key it serves HTTPS through libmicrohttpd's TLS, as taskgate
- *        does with --tls-cert/--tls-key) */
+ *        does with --tls-cert/--tls-key)
+ *        SPIN_NS=N in the environment makes every answer spin N nanoseconds first (a server that does N ns more work
+ *        per request; docs/benchmarks.md uses it to show what extra work costs on a given machine). */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Nanoseconds of busy work before each answer (SPIN_NS; 0 by default). */
+static long spin_ns = 0;
+
+static void spin(void) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < spin_ns);
+}
 
 static const char BODY[] =
     "{\"id\":\"0000000000000001\",\"function\":\"echo\",\"args\":{\"i\":1},\"state\":\"succeeded\",\"done\":true}";
@@ -39,6 +53,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
     (void)cls; (void)url; (void)method; (void)version; (void)upload_data;
     if (*con_cls == NULL) { *con_cls = (void *)1; return MHD_YES; }
     if (*upload_data_size > 0) { *upload_data_size = 0; return MHD_YES; }
+    if (spin_ns > 0) spin();
     struct MHD_Response *response =
         MHD_create_response_from_buffer(sizeof(BODY) - 1, (void *)BODY, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(response, "Content-Type", "application/json");
@@ -50,6 +65,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
 int main(int argc, char **argv) {
     unsigned short port = argc > 1 ? (unsigned short)atoi(argv[1]) : 8090;
     unsigned int threads = argc > 2 ? (unsigned int)atoi(argv[2]) : 0;
+    if (getenv("SPIN_NS") != NULL) spin_ns = atol(getenv("SPIN_NS"));
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

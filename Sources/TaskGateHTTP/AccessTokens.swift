@@ -35,35 +35,52 @@ public struct AccessTokens: Sendable, Equatable {
     /// True when `presented` equals one of `role`'s tokens. Every configured token of the role is compared, each in
     /// time that depends only on the lengths, so the answer's timing does not say how much of a token matched.
     public func admits(_ presented: some Collection<UInt8>, as role: Role) -> Bool {
+        let bytes = Array(presented)
+        return bytes.withUnsafeBufferPointer { admits(bytes: $0, as: role) }
+    }
+
+    /// `admits` on the presented token's bytes, as the request path has them.
+    func admits(bytes presented: UnsafeBufferPointer<UInt8>, as role: Role) -> Bool {
         var matched = false
-        for token in tokens(of: role) where Self.constantTimeEqual(token.utf8, presented) { matched = true }
+        for token in tokens(of: role) {
+            var token = token
+            if token.withUTF8({ Self.constantTimeEqual($0, presented) }) { matched = true }
+        }
         return matched
     }
 
     /// Byte equality over the longer of the two lengths, without an early exit.
-    static func constantTimeEqual(_ left: some Collection<UInt8>, _ right: some Collection<UInt8>) -> Bool {
+    static func constantTimeEqual(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
         var difference = UInt(bitPattern: left.count ^ right.count)
-        var leftIndex = left.startIndex
-        var rightIndex = right.startIndex
-        for _ in 0..<max(left.count, right.count) {
-            let a: UInt8 = leftIndex == left.endIndex ? 0 : left[leftIndex]
-            let b: UInt8 = rightIndex == right.endIndex ? 0 : right[rightIndex]
+        for index in 0..<max(left.count, right.count) {
+            let a: UInt8 = index < left.count ? left[index] : 0
+            let b: UInt8 = index < right.count ? right[index] : 0
             difference |= UInt(a ^ b)
-            if leftIndex != left.endIndex { left.formIndex(after: &leftIndex) }
-            if rightIndex != right.endIndex { right.formIndex(after: &rightIndex) }
         }
         return difference == 0
     }
 
+    /// `constantTimeEqual` of two strings' UTF-8 bytes.
+    static func constantTimeEqual(_ left: String, _ right: String) -> Bool {
+        var left = left
+        var right = right
+        return left.withUTF8 { left in right.withUTF8 { constantTimeEqual(left, $0) } }
+    }
+
     /// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 9110 11.1), or
-    /// nil when the header is of another form.
-    static func bearerToken(_ header: String) -> Substring.UTF8View? {
-        let text = Substring(header)
-        // "bearer " compared on bytes, ASCII letters folded to lower case (no String is made).
-        guard text.utf8.count > 7, zip(text.utf8, "bearer ".utf8).allSatisfy({ ($0 | 0x20) == $1 }) else { return nil }
-        let token = text.dropFirst(7).drop { $0 == " " }
-        guard !token.isEmpty, !token.utf8.contains(UInt8(ascii: " ")) else { return nil }
-        return token.utf8
+    /// nil when the header is of another form: a slice of `header`.
+    static func bearerToken(_ header: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        let scheme: StaticString = "bearer "
+        guard header.count > scheme.utf8CodeUnitCount else { return nil }
+        // "bearer " compared on bytes, ASCII letters folded to lower case.
+        for index in 0..<scheme.utf8CodeUnitCount where header[index] | 0x20 != scheme.utf8Start[index] {
+            return nil
+        }
+        var start = scheme.utf8CodeUnitCount
+        while start < header.count, header[start] == UInt8(ascii: " ") { start += 1 }
+        let token = UnsafeBufferPointer(rebasing: header[start...])
+        guard !token.isEmpty, !token.contains(UInt8(ascii: " ")) else { return nil }
+        return token
     }
 
     /// A token is 1 to 4096 visible ASCII characters (the RFC 6750 `b64token` alphabet and more; no spaces).

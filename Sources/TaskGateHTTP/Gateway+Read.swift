@@ -15,7 +15,7 @@ extension Gateway {
         case .expired: throw .taskExpired(id)
         case .notFound: throw .taskNotFound(raw)
         }
-        if let ifNoneMatch = request.header("if-none-match") {
+        if let ifNoneMatch = request.header(.ifNoneMatch) {
             let versions = RequestParsing.etagVersions(ifNoneMatch)
             let matches = versions?.contains(record.version) ?? true
             guard matches else { return .respond(TaskJSON.response(200, record, headers: headers)) }
@@ -25,7 +25,7 @@ extension Gateway {
             }
         }
         guard let wait, wait > .zero, !record.done else {
-            return .respond(TaskJSON.response(200, record, headers: headers))
+            return .respond(TaskJSON.response(200, record, body: rendered.body(of: record), headers: headers))
         }
         return try park(.terminal(id), timeout: wait) { [headers] result in
             Self.render(result.lookup!, unchangedFrom: nil, headers: headers)
@@ -89,7 +89,7 @@ extension Gateway {
         guard ids.count + unknown.count <= scheduler.configuration.maxBatchSize else {
             throw .invalidRequest("at most \(scheduler.configuration.maxBatchSize) ids", pointer: "/ids")
         }
-        let minimal = request.header("prefer").map(RequestParsing.prefersMinimal) ?? false
+        let minimal = request.header(.prefer).map(RequestParsing.prefersMinimal) ?? false
         let applied = "wait=\(RequestParsing.seconds(timeout))" + (minimal ? ", return=minimal" : "")
         let headers: [(name: String, value: String)] = [("Preference-Applied", applied)]
         return try park(.tasks(ids, mode: mode), timeout: timeout) { [unknown] result in

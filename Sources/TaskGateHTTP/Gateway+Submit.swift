@@ -7,8 +7,8 @@ extension Gateway {
         let body = try RequestParsing.jsonBody(request)
         let members = try RequestParsing.object(body)
         var submit = try RequestParsing.submitRequest(
-            body, members, pointer: "", idempotencyKey: request.header("idempotency-key"))
-        submit.traceparent = RequestParsing.traceparent(request.headers["traceparent"])
+            body, members, pointer: "", idempotencyKey: request.header(.idempotencyKey))
+        submit.traceparent = RequestParsing.traceparent(request.headers[.traceparent])
         // Everything that can be refused is checked before the task is accepted.
         let wait = try RequestParsing.wait(request, max: configuration.maxWait)
         let outcome: SubmitOutcome
@@ -57,7 +57,7 @@ extension Gateway {
         guard let elements else { throw .invalidRequest("the body must be a JSON array of tasks", pointer: "") }
         var requests: [SubmitRequest] = []
         requests.reserveCapacity(elements.count)
-        let traceparent = RequestParsing.traceparent(request.headers["traceparent"])
+        let traceparent = RequestParsing.traceparent(request.headers[.traceparent])
         for (index, element) in elements.enumerated() {
             guard element.kind == .object else {
                 throw .invalidRequest("each task must be a JSON object", pointer: "/\(index)")
@@ -76,7 +76,7 @@ extension Gateway {
             throw Problem(error)
         }
         if !work.isEmpty { deferred.add(work.run) }
-        let minimal = request.header("prefer").map(RequestParsing.prefersMinimal) ?? false
+        let minimal = request.header(.prefer).map(RequestParsing.prefersMinimal) ?? false
         var writer = JSONWriter(capacity: (minimal ? 96 : 256) * outcomes.count)
         writer.beginObject()
         writer.key("tasks")

@@ -131,7 +131,7 @@ extension Gateway {
     /// secret does not match, a worker that is not registered (any more) answers as it always did (404
     /// `unknown_worker`, 409 `worker_gone`) so that it registers again, and an in-process worker's 409 stays.
     func checkSecret(_ request: HTTPRequest, of id: WorkerID) throws(Problem) {
-        if workerSecrets.verify(request.headers["taskgate-worker-secret"], for: id) { return }
+        if workerSecrets.verify(request.headers[.workerSecret], for: id) { return }
         let worker = try scheduled { () throws(SchedulerError) in try scheduler.registeredWorker(id) }
         if worker.lease == nil { return }
         throw .workerSecretMismatch(id)

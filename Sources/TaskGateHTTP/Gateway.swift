@@ -33,6 +33,8 @@ public final class Gateway: Sendable {
     let parkedCount = Atomic<Int>(0)
     let accessTokens: Mutex<AccessTokens>
     let workerSecrets = WorkerSecrets()
+    /// Finished tasks' bodies, rendered once.
+    let rendered = RenderedTasks()
     /// What `/metrics` renders; nil answers it 404.
     public let metrics: GatewayMetrics?
     /// Open connections, for the metrics (set by the HTTP server in front, read at scrape time).
@@ -168,17 +170,19 @@ public final class Gateway: Sendable {
     func authorize(_ request: HTTPRequest) throws(Problem) {
         let access = RouteAccess(method: request.method, path: request.path)
         if access == .open { return }
-        let header = request.headers["authorization"]
+        var header = request.headers[.authorization]
         let failure: Problem? = accessTokens.withLock { tokens in
             guard tokens.isEnabled else { return nil }
-            guard let header else { return .unauthorized(presented: false) }
-            guard let presented = AccessTokens.bearerToken(header) else { return .unauthorized(presented: true) }
-            var known = false
-            for role in AccessTokens.Role.allCases where tokens.admits(presented, as: role) {
-                if access.admits(role) { return nil }
-                known = true
+            guard header != nil else { return .unauthorized(presented: false) }
+            return header!.withUTF8 { bytes -> Problem? in
+                guard let presented = AccessTokens.bearerToken(bytes) else { return .unauthorized(presented: true) }
+                var known = false
+                for role in AccessTokens.Role.allCases where tokens.admits(bytes: presented, as: role) {
+                    if access.admits(role) { return nil }
+                    known = true
+                }
+                return known ? .forbidden(access.roles) : .unauthorized(presented: true)
             }
-            return known ? .forbidden(access.roles) : .unauthorized(presented: true)
         }
         if let failure { throw failure }
     }

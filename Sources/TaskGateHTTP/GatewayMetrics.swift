@@ -40,21 +40,34 @@ public final class GatewayMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         queueWait = registry.makeDurationHistogram(
-            name: "taskgate_task_queue_wait_seconds", labels: [], buckets: Self.taskBuckets,
-            help: "Time tasks spent pending before a worker took them, per attempt.")
+            descriptor: Self.descriptor(
+                "taskgate_task_queue_wait_seconds",
+                help: "Time tasks spent pending before a worker took them, per attempt."), labels: [],
+            buckets: Self.taskBuckets)
         runTime = registry.makeDurationHistogram(
-            name: "taskgate_task_run_seconds", labels: [], buckets: Self.taskBuckets,
-            help: "Time from a task's hand-over to its worker until its run ended (result, cancel, timeout, retry).")
+            descriptor: Self.descriptor(
+                "taskgate_task_run_seconds",
+                help: "Time from a task's hand-over to its worker until its run ended (result, cancel, timeout, retry)."
+            ), labels: [],
+            buckets: Self.taskBuckets)
         cancelConfirm = registry.makeDurationHistogram(
-            name: "taskgate_cancel_confirm_seconds", labels: [], buckets: Self.confirmBuckets,
-            help: "Time from a cancel request sent to a worker until the worker's confirm.")
+            descriptor: Self.descriptor(
+                "taskgate_cancel_confirm_seconds",
+                help: "Time from a cancel request sent to a worker until the worker's confirm."), labels: [],
+            buckets: Self.confirmBuckets)
         requestDurations = MetricRoute.allCases.map { route in
             registry.makeDurationHistogram(
-                name: "taskgate_http_request_duration_seconds", labels: [("route", route.label)],
-                buckets: Self.requestBuckets,
-                help: "Time from a request's headers to its answer being queued, parked time included.")
+                descriptor: Self.descriptor(
+                    "taskgate_http_request_duration_seconds",
+                    help: "Time from a request's headers to its answer being queued, parked time included."),
+                labels: [("route", route.label)], buckets: Self.requestBuckets)
         }
         requestCounts = RequestCounts()
+    }
+
+    /// A metric's name and help text for the registry (the names carry their unit already, so no unit part).
+    private static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// Records what a scheduler event measured (the scheduler's observer; runs outside its lock).
@@ -84,13 +97,13 @@ public final class GatewayMetrics: Sendable {
     }
 
     private func counter(_ name: String, _ labels: [(String, String)], _ value: Int, help: String) {
-        let counter = registry.makeCounter(name: name, labels: labels, help: help)
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name, help: help), labels: labels)
         counter.reset()
         counter.increment(by: Int64(value))
     }
 
     private func gauge(_ name: String, _ labels: [(String, String)], _ value: Double, help: String) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(value)
+        registry.makeGauge(descriptor: Self.descriptor(name, help: help), labels: labels).set(value)
     }
 
     private func publish(_ snapshot: SchedulerMetricsSnapshot, parked: Int, connections: Int?, now: Timestamp) {

@@ -6,8 +6,8 @@ public struct HTTPRequest: Sendable {
     public var path: String
     /// Query arguments (the last one wins when a name repeats).
     public var query: [String: String]
-    /// Headers by lowercased name (repeated headers are joined with `, `).
-    public var headers: [String: String]
+    /// The headers the gateway reads (repeated headers are joined with `, `).
+    public var headers: HTTPHeaders
     /// The body.
     public var body: [UInt8]
     /// True when the body passed the size limit (or its `Content-Length` said it would) and was dropped.
@@ -20,6 +20,16 @@ public struct HTTPRequest: Sendable {
         method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
         body: [UInt8] = [], bodyTooLarge: Bool = false
     ) {
+        self.init(
+            method: method, path: path, query: query, headers: HTTPHeaders(headers), body: body,
+            bodyTooLarge: bodyTooLarge)
+    }
+
+    /// Creates a request with headers already in their slots.
+    public init(
+        method: String, path: String, query: [String: String] = [:], headers: HTTPHeaders, body: [UInt8] = [],
+        bodyTooLarge: Bool = false
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -28,19 +38,70 @@ public struct HTTPRequest: Sendable {
         self.bodyTooLarge = bodyTooLarge
     }
 
-    /// The headers the gateway reads (lowercase); only these are copied out of libmicrohttpd, in one pass.
-    static let headerNames = [
-        "content-type", "prefer", "if-none-match", "idempotency-key", "authorization", "taskgate-worker-secret",
-        "content-length", "transfer-encoding", "traceparent",
-    ]
     /// The query parameters the gateway reads; only these are decoded from the request target.
     static let queryParameters = ["wait", "state", "function", "limit", "cursor"]
 
-    /// A header by case-insensitive name.
+    /// A header by case-insensitive name (nil for one the gateway does not read).
     public func header(_ name: String) -> String? {
-        if let value = headers[name] { return value }
-        let lowered = name.lowercased()
-        return lowered == name ? nil : headers[lowered]
+        headers[name] ?? headers[name.lowercased()]
+    }
+
+    /// A header the gateway reads.
+    func header(_ name: HTTPHeaders.Name) -> String? {
+        headers[name]
+    }
+}
+
+/// The request headers the gateway reads, in a slot each: only these are copied out of libmicrohttpd (in one pass),
+/// and reading one is an array index, not a hashed lookup.
+public struct HTTPHeaders: Sendable {
+    /// A header the gateway reads.
+    public enum Name: Int, CaseIterable, Sendable {
+        case contentType, prefer, ifNoneMatch, idempotencyKey, authorization, workerSecret, contentLength
+        case transferEncoding, traceparent
+
+        /// The lowercase name on the wire.
+        public var text: String {
+            switch self {
+            case .contentType: "content-type"
+            case .prefer: "prefer"
+            case .ifNoneMatch: "if-none-match"
+            case .idempotencyKey: "idempotency-key"
+            case .authorization: "authorization"
+            case .workerSecret: "taskgate-worker-secret"
+            case .contentLength: "content-length"
+            case .transferEncoding: "transfer-encoding"
+            case .traceparent: "traceparent"
+            }
+        }
+
+        /// The name of a lowercase wire name, or nil for one the gateway does not read.
+        public init?(text: String) {
+            guard let name = Name.allCases.first(where: { $0.text == text }) else { return nil }
+            self = name
+        }
+    }
+
+    private var values = InlineArray<9, String?>(repeating: nil)
+
+    /// No header.
+    public init() {}
+
+    /// The headers of `dictionary` the gateway reads (names in any case); the others are dropped.
+    public init(_ dictionary: [String: String]) {
+        for (name, value) in dictionary { self[name.lowercased()] = value }
+    }
+
+    /// A header by its lowercase name; nil (and setting it does nothing) for one the gateway does not read.
+    public subscript(text: String) -> String? {
+        get { Name(text: text).flatMap { self[$0] } }
+        set { if let name = Name(text: text) { self[name] = newValue } }
+    }
+
+    /// A header the gateway reads.
+    public subscript(name: Name) -> String? {
+        get { values[name.rawValue] }
+        set { values[name.rawValue] = newValue }
     }
 }
 

@@ -52,18 +52,32 @@ extension HTTPServer {
             uploadSize.pointee = 0
             return .YES
         }
+        // The request moves out of the context (no copy of its fields for the handler and the observer); a parked
+        // one moves back for the observer when it is answered.
+        var request = HTTPRequest(method: "", path: "")
+        swap(&request, &state.request)
         if let responder = state.responder {
             // Resumed after parking: answer with what the responder stored.
             guard let response = responder.takeResponse() else { return .NO }
-            return queue(connection, response, for: state)
+            return queue(connection, response, for: request, startedAt: state.startedAt)
         }
+        let result: HandlerResult
         if let eventLoop {
             // On the loop thread: the deferred work runs after the whole batch.
-            return dispatch(connection, state, handler(state.request, &eventLoop.deferred))
+            result = handler(request, &eventLoop.deferred)
+        } else {
+            var deferred = WakeupQueue()
+            defer { deferred.run() }
+            result = handler(request, &deferred)
         }
-        var deferred = WakeupQueue()
-        defer { deferred.run() }
-        return dispatch(connection, state, handler(state.request, &deferred))
+        switch result {
+        case .respond(let response):
+            return queue(connection, response, for: request, startedAt: state.startedAt)
+        case .park(let start):
+            state.request = request
+            park(connection, state, start)
+            return .YES
+        }
     }
 
     /// The request as the handler sees it, with what is wrong with its target or framing.
@@ -75,8 +89,8 @@ extension HTTPServer {
         var request = HTTPRequest(
             method: String(cString: method), path: target.path, query: target.query, headers: headers)
         request.defect = target.defect
-        let transferEncoding = request.headers["transfer-encoding"]
-        if let length = request.headers["content-length"] {
+        let transferEncoding = request.headers[.transferEncoding]
+        if let length = request.headers[.contentLength] {
             if transferEncoding != nil {
                 request.defect = .framing("a request may not carry both Content-Length and Transfer-Encoding")
             } else if contentLengths > 1 {
@@ -90,78 +104,68 @@ extension HTTPServer {
         return request
     }
 
-    /// Answers now, or parks the connection until the responder completes.
-    private func dispatch(_ connection: OpaquePointer, _ state: ConnectionContext, _ result: HandlerResult)
-        -> MHD_Result
-    {
-        switch result {
-        case .respond(let response):
-            return queue(connection, response, for: state)
-        case .park(let start):
-            parkedCount.add(1, ordering: .relaxed)
-            let token = hangups.reserveToken()
-            let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection), eventLoop)) {
-                [self] in
-                self.hangups.unwatch(token)
-                self.parkedCount.subtract(1, ordering: .relaxed)
-            }
-            hangups.watch(token, fd: cmhd_connection_fd(connection), responder: responder)
-            state.responder = responder
-            MHD_suspend_connection(connection)
-            responder.markSuspended()
-            start(responder)
-            return .YES
+    /// Parks the connection until the responder completes.
+    private func park(_ connection: OpaquePointer, _ state: ConnectionContext, _ start: (Responder) -> Void) {
+        parkedCount.add(1, ordering: .relaxed)
+        let token = hangups.reserveToken()
+        let responder = Responder(sink: .connection(UnsafeSendablePointer(pointer: connection), eventLoop)) {
+            [self] in
+            self.hangups.unwatch(token)
+            self.parkedCount.subtract(1, ordering: .relaxed)
         }
+        hangups.watch(token, fd: cmhd_connection_fd(connection), responder: responder)
+        state.responder = responder
+        MHD_suspend_connection(connection)
+        responder.markSuspended()
+        start(responder)
     }
 
-    /// The headers the gateway reads (see `HTTPRequest.headerNames`), copied out of libmicrohttpd in one pass, and
-    /// how many `Content-Length` headers came.
-    private func readHeaders(_ connection: OpaquePointer) -> (headers: [String: String], contentLengths: UInt32) {
+    /// The headers the gateway reads (`HTTPHeaders.Name`), copied out of libmicrohttpd in one pass, and how many
+    /// `Content-Length` headers came.
+    private func readHeaders(_ connection: OpaquePointer) -> (headers: HTTPHeaders, contentLengths: UInt32) {
         let names = HeaderScan.shared
-        return withUnsafeTemporaryAllocation(of: cmhd_header_value.self, capacity: names.keys.count) { found in
+        let count = HTTPHeaders.Name.allCases.count
+        return withUnsafeTemporaryAllocation(of: cmhd_header_value.self, capacity: count) { found in
             found.initialize(repeating: cmhd_header_value())
             var scan = cmhd_header_scan(
-                names: names.cNames, lengths: names.lengths, count: UInt32(names.keys.count),
-                found: found.baseAddress)
+                names: names.cNames, lengths: names.lengths, count: UInt32(count), found: found.baseAddress)
             cmhd_scan_headers(connection, &scan)
-            var headers: [String: String] = [:]
-            for (index, header) in found.enumerated() {
+            var headers = HTTPHeaders()
+            for name in HTTPHeaders.Name.allCases {
+                let header = found[name.rawValue]
                 guard let value = header.value else { continue }
-                headers[names.keys[index]] = value.withMemoryRebound(to: UInt8.self, capacity: header.length) {
+                headers[name] = value.withMemoryRebound(to: UInt8.self, capacity: header.length) {
                     String(decoding: UnsafeBufferPointer(start: $0, count: header.length), as: UTF8.self)
                 }
             }
-            return (headers, found[names.contentLengthIndex].occurrences)
+            return (headers, found[HTTPHeaders.Name.contentLength.rawValue].occurrences)
         }
     }
 
-    /// The names of `HTTPRequest.headerNames` as C strings for `cmhd_scan_headers`, made once.
+    /// The names of `HTTPHeaders.Name` as C strings for `cmhd_scan_headers`, in slot order, made once.
     // Immutable after init; the C arrays live as long as the process.
     final class HeaderScan: @unchecked Sendable {
         static let shared = HeaderScan()
-        let keys = HTTPRequest.headerNames
         let cNames: UnsafeMutablePointer<UnsafePointer<CChar>?>
         let lengths: UnsafeMutablePointer<Int>
-        let contentLengthIndex: Int
 
         private init() {
-            cNames = .allocate(capacity: keys.count)
-            lengths = .allocate(capacity: keys.count)
-            for (index, key) in keys.enumerated() {
-                cNames[index] = UnsafePointer(strdup(key))
-                lengths[index] = key.utf8.count
+            let names = HTTPHeaders.Name.allCases
+            cNames = .allocate(capacity: names.count)
+            lengths = .allocate(capacity: names.count)
+            for name in names {
+                cNames[name.rawValue] = UnsafePointer(strdup(name.text))
+                lengths[name.rawValue] = name.text.utf8.count
             }
-            contentLengthIndex = keys.firstIndex(of: "content-length")!
         }
     }
 
-    private func queue(_ connection: OpaquePointer, _ response: HTTPResponse, for state: ConnectionContext)
-        -> MHD_Result
-    {
+    private func queue(
+        _ connection: OpaquePointer, _ response: HTTPResponse, for request: HTTPRequest,
+        startedAt: ContinuousClock.Instant?
+    ) -> MHD_Result {
         defer {
-            if let observer {
-                observer(state.request, response.status, state.startedAt.map { .now - $0 } ?? .zero)
-            }
+            if let observer { observer(request, response.status, startedAt.map { .now - $0 } ?? .zero) }
         }
         let created: OpaquePointer? = response.body.withUnsafeBytes { buffer in
             MHD_create_response_from_buffer(

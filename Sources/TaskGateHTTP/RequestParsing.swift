@@ -6,7 +6,7 @@ enum RequestParsing {
     /// Checks the media type and encoding of a JSON body and returns it (`Gateway.handle` refused a body over the
     /// size limit already).
     static func jsonBody(_ request: HTTPRequest) throws(Problem) -> [UInt8] {
-        let contentType = request.header("content-type")
+        let contentType = request.header(.contentType)
         guard let contentType, isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
         guard (try? UTF8Span(validating: request.body.span)) != nil else {
             throw .malformedJSON("the body is not valid UTF-8")
@@ -134,7 +134,7 @@ enum RequestParsing {
                 throw .invalidParameter("wait", "wait must be a non-negative number of seconds, got '\(value)'")
             }
             seconds = parsed
-        } else if let prefer = request.header("prefer"), let preferred = preferWait(prefer) {
+        } else if let prefer = request.header(.prefer), let preferred = preferWait(prefer) {
             seconds = preferred
         }
         guard let seconds else { return nil }

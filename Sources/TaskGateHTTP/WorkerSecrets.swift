@@ -30,6 +30,6 @@ struct WorkerSecrets: Sendable {
     /// True when `presented` is `worker`'s secret (compared in constant time).
     func verify(_ presented: String?, for worker: WorkerID) -> Bool {
         guard let presented else { return false }
-        return AccessTokens.constantTimeEqual(secret(of: worker).utf8, presented.utf8)
+        return AccessTokens.constantTimeEqual(secret(of: worker), presented)
     }
 }

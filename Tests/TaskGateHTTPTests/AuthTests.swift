@@ -39,10 +39,18 @@ import Testing
         let h = try harness()
         for header in [
             "Bearer client-c", "Bearer client-", "Bearer client-aa", "Basic Y2xpZW50LWE=", "Bearer", "client-a",
+            "Bearer ", "Bearer  ", "Bearerclient-a", "Bearer client-a extra", "Bearer\tclient-a", "Bearex client-a",
         ] {
             let response = await h.send("GET", "/stats", headers: ["authorization": header])
             #expect(response.status == 401, "\(header)")
             #expect(response.header("WWW-Authenticate") == #"Bearer realm="taskgate", error="invalid_token""#)
+        }
+    }
+
+    @Test func theSchemeIsCaseInsensitiveAndSpacesBeforeTheTokenAreSkipped() async throws {
+        let h = try harness()
+        for header in ["bearer client-a", "BEARER client-a", "bEaReR   client-a"] {
+            #expect(await h.send("GET", "/stats", headers: ["authorization": header]).status == 200, "\(header)")
         }
     }
 

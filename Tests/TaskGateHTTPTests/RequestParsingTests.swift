@@ -60,4 +60,25 @@ struct RequestParsingTests {
     func preferReturnMinimal(header: String, minimal: Bool) {
         #expect(RequestParsing.prefersMinimal(header) == minimal)
     }
+
+    @Test func headersKeepTheOnesTheGatewayReadsByAnyCaseOfTheirName() {
+        let request = HTTPRequest(
+            method: "GET", path: "/stats",
+            headers: ["Authorization": "Bearer t", "IF-NONE-MATCH": "\"3\"", "x-other": "dropped", "prefer": "wait=1"])
+        #expect(request.headers[.authorization] == "Bearer t")
+        #expect(request.header("authorization") == "Bearer t")
+        #expect(request.header("Authorization") == "Bearer t")
+        #expect(request.header(.ifNoneMatch) == "\"3\"")
+        #expect(request.header("prefer") == "wait=1")
+        #expect(request.header("x-other") == nil)
+        #expect(request.headers[.traceparent] == nil)
+        for name in HTTPHeaders.Name.allCases {
+            #expect(HTTPHeaders.Name(text: name.text) == name)
+        }
+        var headers = HTTPHeaders()
+        headers["x-other"] = "ignored"
+        headers["content-type"] = "application/json"
+        #expect(headers[.contentType] == "application/json")
+        #expect(headers["x-other"] == nil)
+    }
 }

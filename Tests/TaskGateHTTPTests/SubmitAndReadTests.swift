@@ -225,4 +225,39 @@ import Testing
         #expect(response.status == 200)
         #expect(response.object["state"] as? String == "running")
     }
+
+    /// A finished task's body is rendered once and served again (`RenderedTasks`): every task still gets its own
+    /// body when tasks share a slot of the table, the stored body is the same bytes as a fresh rendering, and an
+    /// evicted task answers 410, not its stored body.
+    @Test func finishedTasksAreServedFromTheirOwnRenderingUntilEvicted() async throws {
+        let h = try GatewayHarness { $0.maxRetainedTasks = 300 }
+        var ids: [String] = []
+        // 300 tasks in 4,096 slots: some share a slot (about 11 pairs are expected), so entries replace each other.
+        for index in 0..<300 {
+            let id = try await h.submit("\(index)")
+            #expect(try h.take() == [TaskID(id)!])
+            try h.succeed(id, result: "{\"n\":\(index)}")
+            ids.append(id)
+        }
+        for round in 0..<2 {
+            for (index, id) in ids.enumerated() {
+                let response = await h.send("GET", "/tasks/\(id)")
+                #expect(response.status == 200, "round \(round)")
+                #expect(response.object["id"] as? String == id)
+                #expect((response.object["result"] as? [String: Any])?["n"] as? Int == index)
+                #expect(response.object["state"] as? String == "succeeded")
+                #expect(response.header("ETag") == "\"\(response.object["version"] as! Int)\"")
+            }
+        }
+        let first = await h.send("GET", "/tasks/\(ids[0])")
+        let again = await h.send("GET", "/tasks/\(ids[0])")
+        #expect(first.body == again.body)
+        // One more finished task evicts the oldest (the retention cap is 300): it answers 410 from now on.
+        let extra = try await h.submit("1")
+        try h.take()
+        try h.succeed(extra)
+        let evicted = await h.send("GET", "/tasks/\(ids[0])")
+        #expect(evicted.status == 410)
+        #expect(evicted.object["code"] as? String == "task_expired")
+    }
 }
