@@ -25,7 +25,9 @@ extension Gateway {
             }
         }
         guard let wait, wait > .zero, !record.done else {
-            return .respond(TaskJSON.response(200, record, body: rendered.body(of: record), headers: headers))
+            // Without a wait there is no Preference-Applied header: a finished task's stored answer fits as it is.
+            if headers.isEmpty { return .respond(rendered.response(of: record)) }
+            return .respond(TaskJSON.response(200, record, headers: headers))
         }
         return try park(.terminal(id), timeout: wait) { [headers] result in
             Self.render(result.lookup!, unchangedFrom: nil, headers: headers)
