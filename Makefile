@@ -6,7 +6,7 @@
 #   make bench-core   the in-process scheduler benchmark (release build), see docs/benchmarks.md.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := libmicrohttpd-dev pkg-config openssl
+SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config openssl
 
 .PHONY: deps build serve test lint format openapi bench-core bench-http bench-client bench-workers clean
 

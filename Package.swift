@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TaskGateClient", targets: ["TaskGateClient"]),
         .library(name: "TaskGateWorker", targets: ["TaskGateWorker"]),
         .library(name: "TaskGateTesting", targets: ["TaskGateTesting"]),
+        .library(name: "TaskGateStore", targets: ["TaskGateStore"]),
         .executable(name: "taskgate", targets: ["taskgate"]),
     ],
     dependencies: [
@@ -51,6 +52,12 @@ let package = Package(
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
         .target(name: "TaskGateAPI"),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "TaskGateStore", dependencies: ["CSQLite"]),
         .target(
             name: "TaskGateHTTP",
             dependencies: [
@@ -124,6 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
         .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI", "TaskGateTesting"]),
+        .testTarget(name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite"]),
         .testTarget(
             name: "TaskGateHTTPTests",
             dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]

@@ -1,0 +1,6 @@
+// The SQLite C API for TaskGateStore (Debian's libsqlite3-dev), with what Swift cannot import from its macros.
+#include <sqlite3.h>
+
+/// SQLITE_TRANSIENT (a cast of -1 to a destructor pointer, which Swift cannot import): SQLite copies a bound value
+/// before the bind returns.
+static inline sqlite3_destructor_type csqlite_transient(void) { return SQLITE_TRANSIENT; }
