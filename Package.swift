@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
         .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI", "TaskGateTesting"]),
-        .testTarget(name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite"]),
+        .testTarget(name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite", "TaskGateTesting"]),
         .testTarget(
             name: "TaskGateHTTPTests",
             dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]

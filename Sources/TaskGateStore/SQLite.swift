@@ -33,6 +33,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
+    private var closed = false
 
     /// Opens (creating when missing) the database at `path`.
     init(path: String) throws(StoreError) {
@@ -50,6 +51,14 @@ final class SQLiteConnection {
     }
 
     deinit {
+        close()
+    }
+
+    /// Closes the database (SQLite checkpoints the WAL when the last connection closes). Idempotent; nothing may use
+    /// the connection after it.
+    func close() {
+        guard !closed else { return }
+        closed = true
         sqlite3_close_v2(handle)
     }
 

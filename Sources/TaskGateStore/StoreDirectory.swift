@@ -31,8 +31,8 @@ public enum Durability: String, Sendable, CaseIterable {
 /// What the directory may hold: `taskgate.sqlite` (with SQLite's `-wal` and `-shm` beside it in WAL mode) and
 /// `taskgate.lock`. A directory that holds anything else and no `taskgate.sqlite` is foreign.
 ///
-/// Owner: it owns the database connection and the lock file's descriptor; `close()` (or `deinit`) releases both,
-/// and with the descriptor the lock.
+/// Owner: it owns the database connection and the lock file's descriptor; `close()` (or `deinit`) closes the one and
+/// then the other, and with the descriptor the lock.
 public final class StoreDirectory {
     /// The database file's name.
     public static let databaseName = "taskgate.sqlite"
@@ -68,23 +68,31 @@ public final class StoreDirectory {
                 "\(path) holds files taskgate did not write (\(others.sorted().prefix(5).joined(separator: ", "))) and "
                     + "no \(Self.databaseName); give taskgate an empty or new directory")
         }
-        lockDescriptor = try Self.lock(path)
+        // The lock is taken first and, if a check fails, released last (after the database is closed), and only
+        // here: a failed init never reaches `deinit`'s release, so no descriptor is closed twice.
+        let descriptor = try Self.lock(path)
+        var opened: SQLiteConnection?
         do {
-            connection = try SQLiteConnection(path: path + "/" + Self.databaseName)
-            try Self.check(connection, path: path, durability: durability)
+            let database = try SQLiteConnection(path: path + "/" + Self.databaseName)
+            opened = database
+            try Self.check(database, path: path, durability: durability)
         } catch {
-            Glibc.close(lockDescriptor)
+            opened?.close()
+            Glibc.close(descriptor)
             throw error
         }
+        connection = opened!
+        lockDescriptor = descriptor
     }
 
     deinit {
         close()
     }
 
-    /// Releases the lock (the connection closes with this object).
+    /// Closes the database, then releases the lock. Idempotent; the directory may not be used after it.
     public func close() {
         guard lockDescriptor >= 0 else { return }
+        connection.close()
         Glibc.close(lockDescriptor)
         lockDescriptor = -1
     }
