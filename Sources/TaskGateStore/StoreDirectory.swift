@@ -78,6 +78,7 @@ public final class StoreDirectory {
             try Self.check(database, path: path, durability: durability)
         } catch {
             opened?.close()
+            flock(descriptor, LOCK_UN)
             Glibc.close(descriptor)
             throw error
         }
@@ -93,6 +94,9 @@ public final class StoreDirectory {
     public func close() {
         guard lockDescriptor >= 0 else { return }
         connection.close()
+        // Unlock explicitly: a child forked meanwhile (until it execs) shares the lock's open file description, and
+        // closing this descriptor alone would leave the lock held for as long as the child has it.
+        flock(lockDescriptor, LOCK_UN)
         Glibc.close(lockDescriptor)
         lockDescriptor = -1
     }

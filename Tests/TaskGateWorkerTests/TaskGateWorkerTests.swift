@@ -36,10 +36,12 @@ import Testing
         return handlers
     }
 
-    func start(_ server: LiveServer, capacity: Int = 4) -> (TaskGateWorker, Task<Void, any Error>) {
+    func start(_ server: LiveServer, capacity: Int = 4, lease: Duration = .seconds(4)) -> (
+        TaskGateWorker, Task<Void, any Error>
+    ) {
         var configuration = TaskGateWorker.Configuration(baseURL: server.baseURL)
         configuration.capacity = capacity
-        configuration.lease = .seconds(4)
+        configuration.lease = lease
         configuration.drainGrace = .seconds(5)
         let worker = TaskGateWorker(configuration: configuration, handlers: handlers(), logger: logger)
         return (worker, Task { try await worker.run() })
@@ -47,7 +49,9 @@ import Testing
 
     @Test func handlersRunAndTheirResultsAndFailuresReachTheServer() async throws {
         try await withLiveServer { server, client in
-            let (worker, running) = start(server)
+            // A long lease: under the whole suite's load a 4 s lease once ran out before the registration was read
+            // back, and the worker had registered again under a new id. Leases have tests of their own.
+            let (worker, running) = start(server, lease: .seconds(60))
             let id = await worker.registered()
             let listed = try await client.request("GET", "/workers/\(id)").json
             #expect(listed["capacity"] as? Int == 4)
