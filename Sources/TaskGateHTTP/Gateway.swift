@@ -170,11 +170,11 @@ public final class Gateway: Sendable {
     func authorize(_ request: HTTPRequest) throws(Problem) {
         let access = RouteAccess(method: request.method, path: request.path)
         if access == .open { return }
-        var header = request.headers[.authorization]
+        let presentedHeader = request.headers[.authorization]
         let failure: Problem? = accessTokens.withLock { tokens in
             guard tokens.isEnabled else { return nil }
-            guard header != nil else { return .unauthorized(presented: false) }
-            return header!.withUTF8 { bytes -> Problem? in
+            guard var header = presentedHeader else { return .unauthorized(presented: false) }
+            return header.withUTF8 { bytes -> Problem? in
                 guard let presented = AccessTokens.bearerToken(bytes) else { return .unauthorized(presented: true) }
                 var known = false
                 for role in AccessTokens.Role.allCases where tokens.admits(bytes: presented, as: role) {

@@ -43,7 +43,7 @@ public struct HTTPRequest: Sendable {
 
     /// A header by case-insensitive name (nil for one the gateway does not read).
     public func header(_ name: String) -> String? {
-        headers[name] ?? headers[name.lowercased()]
+        headers[name.lowercased()]
     }
 
     /// A header the gateway reads.

@@ -61,15 +61,11 @@ extension HTTPServer {
             guard let response = responder.takeResponse() else { return .NO }
             return queue(connection, response, for: request, startedAt: state.startedAt)
         }
-        let result: HandlerResult
-        if let eventLoop {
-            // On the loop thread: the deferred work runs after the whole batch.
-            result = handler(request, &eventLoop.deferred)
-        } else {
-            var deferred = WakeupQueue()
-            defer { deferred.run() }
-            result = handler(request, &deferred)
-        }
+        // With the event loop, the deferred work runs after the whole batch; with libmicrohttpd's own threads, after
+        // this answer is queued (the `defer` below runs once this function has queued or parked it).
+        var deferred = WakeupQueue()
+        defer { deferred.run() }
+        let result = eventLoop.map { handler(request, &$0.deferred) } ?? handler(request, &deferred)
         switch result {
         case .respond(let response):
             return queue(connection, response, for: request, startedAt: state.startedAt)
