@@ -57,13 +57,19 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "TaskGateStore", dependencies: ["CSQLite"]),
+        .target(
+            name: "TaskGateStore",
+            dependencies: [
+                "CSQLite", "TaskScheduler", .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "TaskGateHTTP",
             dependencies: [
                 "CMicroHTTPD",
                 "TaskScheduler",
                 "TaskGateAPI",
+                "TaskGateStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,7 +137,8 @@ let package = Package(
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
         .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI", "TaskGateTesting"]),
-        .testTarget(name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite", "TaskGateTesting"]),
+        .testTarget(
+            name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite", "TaskScheduler", "TaskGateTesting"]),
         .testTarget(
             name: "TaskGateHTTPTests",
             dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]

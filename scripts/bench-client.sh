@@ -17,12 +17,16 @@ swift build -c release --product taskgate 2>&1 | grep -E "error" || true
 swift build -c release --product taskgate-bench-client 2>&1 | grep -E "error" || true
 mkdir -p .build/bench
 out=.build/bench/client
-.build/release/taskgate serve --port 0 --workers 2 --queue-limit 1000000 >$out-server.out 2>/dev/null &
+# DURABILITY=fsync|os runs the server durable, on a data directory made here (default memory, as before issue 13).
+durability=${DURABILITY:-memory}
+data=$(mktemp -d)
+.build/release/taskgate serve --durability "$durability" --data-dir "$data/store" --port 0 --workers 2 \
+  --queue-limit 1000000 >$out-server.out 2>/dev/null &
 server=$!
-trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do grep -q "^listening on " $out-server.out && break; sleep 0.1; done
 url=$(head -1 $out-server.out | sed 's/^listening on //')
-echo "== $(nproc) cores; server $url with 2 in-process slots; $runs runs each"
+echo "== $(nproc) cores; server $url with 2 in-process slots, durability $durability; $runs runs each"
 echo "-- Python standard library, before"
 python3 Benchmarks/python-client/baseline.py "$url" "$runs" | tee $out-python1.txt
 echo "-- TaskGateClient"

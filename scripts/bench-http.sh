@@ -56,7 +56,7 @@ if [ "${TLS:-0}" = 1 ]; then
 fi
 start .build/bench/c.out .build/bench/c-baseline 18090 "$threads" ${tls_c[@]+"${tls_c[@]}"}
 c_url=$started_url
-start .build/bench/tg.out .build/release/taskgate serve --port 0 --workers 2 --queue-limit 10000000 \
+start .build/bench/tg.out .build/release/taskgate serve --durability memory --port 0 --workers 2 --queue-limit 10000000 \
   --http-threads "$threads" ${token_flags[@]+"${token_flags[@]}"} ${tls_tg[@]+"${tls_tg[@]}"}
 tg_url=$started_url
 tg_pid=$started_pid
@@ -92,5 +92,5 @@ echo "median p50 $(median <.build/bench/p50) ms, median p99 $(median <.build/ben
 
 echo "== 10,000 parked long-polls (a fresh server with one worker slot)"
 kill -TERM "$tg_pid"; wait "$tg_pid" 2>/dev/null || true
-start .build/bench/parked.out .build/release/taskgate serve --port 0 --workers 1
+start .build/bench/parked.out .build/release/taskgate serve --durability memory --port 0 --workers 1
 python3 Benchmarks/http/parked.py "$started_url" "$started_pid" 10000

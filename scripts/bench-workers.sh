@@ -13,7 +13,7 @@ capacity="${2:-128}"
 swift build -c release --product taskgate 2>&1 | grep -E "error" || true
 swift build -c release --product taskgate-bench-client 2>&1 | grep -E "error" || true
 mkdir -p .build/bench
-.build/release/taskgate serve --port 0 --workers 0 --queue-limit 1000000 >.build/bench/workers-server.out 2>/dev/null &
+.build/release/taskgate serve --durability memory --port 0 --workers 0 --queue-limit 1000000 >.build/bench/workers-server.out 2>/dev/null &
 server=$!
 pids=("$server")
 trap 'for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT

@@ -12,13 +12,15 @@ openapi-spec-validator openapi.yaml
 
 swift build --product taskgate >/dev/null
 out=$(mktemp)
+data=$(mktemp -d)
 # A short maximum wait keeps the many long-polls schemathesis sends quick. Auth is on, with one token that is both a
 # client and a worker token, so schemathesis reaches every endpoint with it and its ignored_auth check confirms that
 # each secured endpoint refuses a request without it.
 token="schemathesis-$RANDOM$RANDOM"
-.build/debug/taskgate serve --port 0 --workers 2 --max-wait 2 --token "$token" --worker-token "$token" >"$out" 2>/dev/null &
+# The server runs in its default durability (fsync) on a data directory made here.
+.build/debug/taskgate serve --data-dir "$data/store" --port 0 --workers 2 --max-wait 2 --token "$token" --worker-token "$token" >"$out" 2>/dev/null &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$out"' EXIT
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$out" "$data"' EXIT
 for _ in $(seq 1 100); do
   grep -q "^listening on " "$out" && break
   sleep 0.1

@@ -1,4 +1,5 @@
 import TaskGateAPI
+import TaskGateStore
 import TaskScheduler
 
 extension Gateway {
@@ -11,6 +12,8 @@ extension Gateway {
         case "healthz":
             writer.key("status")
             writer.string("ok")
+            writer.key("durability")
+            writer.string(store?.durability.rawValue ?? "memory")
         case "readyz":
             let ready = !scheduler.isDraining
             status = ready ? 200 : 503
@@ -35,8 +38,34 @@ extension Gateway {
                 ("submitted", counters.submitted), ("succeeded", counters.succeeded), ("failed", counters.failed),
                 ("canceled", counters.canceled), ("requeued", counters.requeued), ("evicted", counters.evicted),
             ])
+            writeStore(into: &writer)
         }
         writer.endObject()
         return .json(status, writer.bytes, headers: [("Cache-Control", "no-store")])
+    }
+
+    /// `/stats`' `store` object: the mode, and for a durable store its directory, health and counts.
+    private func writeStore(into writer: inout JSONWriter) {
+        writer.key("store")
+        writer.beginObject()
+        writer.key("durability")
+        writer.string(store?.durability.rawValue ?? "memory")
+        if let store {
+            let counts = store.statistics
+            let failure = store.failure
+            writer.key("path")
+            writer.string(store.path)
+            writer.key("healthy")
+            writer.bool(failure == nil)
+            writer.key("error")
+            if let failure { writer.string(failure.description) } else { writer.null() }
+            writer.key("commits")
+            writer.number(counts.commits)
+            writer.key("changes")
+            writer.number(counts.stored)
+            writer.key("failed_commits")
+            writer.number(counts.failedCommits)
+        }
+        writer.endObject()
     }
 }

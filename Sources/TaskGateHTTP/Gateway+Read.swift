@@ -110,10 +110,12 @@ extension Gateway {
         var notFound = unknown
         var expired: [String] = []
         var seen = Set<TaskID>()
+        var storeSeq: UInt64 = 0
         for lookup in lookups {
             switch lookup {
             case .found(let record):
                 guard seen.insert(record.id).inserted else { continue }
+                storeSeq = max(storeSeq, record.storeSeq)
                 if record.done {
                     TaskJSON.write(record, minimal: minimal, into: &writer)
                 } else {
@@ -131,7 +133,9 @@ extension Gateway {
             writer.endArray()
         }
         writer.endObject()
-        return .json(200, writer.bytes, headers: [("Cache-Control", "no-store")] + headers)
+        var response = HTTPResponse.json(200, writer.bytes, headers: [("Cache-Control", "no-store")] + headers)
+        response.storeSeq = storeSeq
+        return response
     }
 
     /// `GET /tasks?state=&function=&limit=&cursor=`: a page in submission order.
@@ -169,6 +173,8 @@ extension Gateway {
         writer.key("next_cursor")
         if let next = page.next { writer.string(next.description) } else { writer.null() }
         writer.endObject()
-        return .respond(.json(200, writer.bytes, headers: [("Cache-Control", "no-store")]))
+        var response = HTTPResponse.json(200, writer.bytes, headers: [("Cache-Control", "no-store")])
+        response.storeSeq = page.tasks.reduce(0) { max($0, $1.storeSeq) }
+        return .respond(response)
     }
 }

@@ -11,6 +11,7 @@ extension Gateway {
         submit.traceparent = RequestParsing.traceparent(request.headers[.traceparent])
         // Everything that can be refused is checked before the task is accepted.
         let wait = try RequestParsing.wait(request, max: configuration.maxWait)
+        try checkStoreAccepts()
         let outcome: SubmitOutcome
         var work = Scheduler.Wakeups()
         do {
@@ -68,6 +69,7 @@ extension Gateway {
             task.traceparent = traceparent
             requests.append(task)
         }
+        try checkStoreAccepts()
         let outcomes: [SubmitOutcome]
         var work = Scheduler.Wakeups()
         do {
@@ -88,6 +90,11 @@ extension Gateway {
         writer.endObject()
         var headers: [(name: String, value: String)] = [("Cache-Control", "no-store")]
         if minimal { headers.append(("Preference-Applied", "return=minimal")) }
-        return .respond(.json(202, writer.bytes, headers: headers))
+        var response = HTTPResponse.json(202, writer.bytes, headers: headers)
+        response.storeSeq = outcomes.reduce(work.storeSeq) { seq, outcome in
+            if case .existing(.found(let record)) = outcome { return max(seq, record.storeSeq) }
+            return seq
+        }
+        return .respond(response)
     }
 }

@@ -103,21 +103,27 @@ extension Gateway {
         case .answered(let mail):
             if parks { parkedCount.subtract(1, ordering: .relaxed) }
             // While the server drains it answers polls at once: Retry-After keeps workers from spinning.
-            return .respond(
-                WorkerJSON.pollResponse(
-                    mail, results: { poll.results[$0].taskID }, confirms: { poll.confirms[$0].taskID },
-                    retryAfter: draining))
+            var response = WorkerJSON.pollResponse(
+                mail, results: { poll.results[$0].taskID }, confirms: { poll.confirms[$0].taskID },
+                retryAfter: draining)
+            // The reports are acknowledged only once their outcomes are stored.
+            response.storeSeq = work.storeSeq
+            return .respond(response)
         case .parked(let waiter):
             // Only the reports' ids wait with the request, not their payloads.
             let results = poll.results.map(\.taskID)
             let confirms = poll.confirms.map(\.taskID)
+            let reported = work.storeSeq
+            let instance = request.path
             return .park { [self] responder in
                 scheduler.whenAnswered(waiter) { answer in
                     self.parkedCount.subtract(1, ordering: .relaxed)
                     switch answer {
                     case .mail(let mail):
-                        responder.complete(
-                            WorkerJSON.pollResponse(mail, results: { results[$0] }, confirms: { confirms[$0] }))
+                        var response = WorkerJSON.pollResponse(
+                            mail, results: { results[$0] }, confirms: { confirms[$0] })
+                        response.storeSeq = reported
+                        self.complete(responder, with: response, instance: instance)
                     case .workerGone:
                         let problem = Problem(self.scheduler.missingWorkerError(id))
                         responder.complete(problem.response(instance: "/workers/\(raw)/poll"))

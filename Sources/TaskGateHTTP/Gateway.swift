@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import TaskGateStore
 import TaskScheduler
 
 /// The REST API over a `Scheduler`: routes requests to handlers and maps every outcome to a status code.
@@ -21,6 +22,9 @@ public final class Gateway: Sendable {
         public var defaultLease: Duration = .seconds(10)
         /// The leases a remote worker may ask for.
         public var leaseRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3_600)
+        /// How long an answer waits for its change to be stored while the store fails, before it is answered 503
+        /// `not_stored`.
+        public var storeTimeout: Duration = .seconds(10)
 
         /// The defaults.
         public init() {}
@@ -37,6 +41,8 @@ public final class Gateway: Sendable {
     let rendered = RenderedTasks()
     /// What `/metrics` renders; nil answers it 404.
     public let metrics: GatewayMetrics?
+    /// The durable store the scheduler writes to (nil in the `memory` mode): answers wait for their changes.
+    public let store: TaskStore?
     /// Open connections, for the metrics (set by the HTTP server in front, read at scrape time).
     let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
@@ -44,9 +50,10 @@ public final class Gateway: Sendable {
     /// (the scheduler's observer should feed the same object).
     public init(
         scheduler: Scheduler, configuration: Configuration = Configuration(), tokens: AccessTokens = AccessTokens(),
-        metrics: GatewayMetrics? = nil, logger: Logger
+        metrics: GatewayMetrics? = nil, store: TaskStore? = nil, logger: Logger
     ) {
         self.scheduler = scheduler
+        self.store = store
         self.configuration = configuration
         self.accessTokens = Mutex(tokens)
         self.metrics = metrics
@@ -86,6 +93,46 @@ public final class Gateway: Sendable {
     /// Answers one request (on the caller's thread; never blocks), leaving the worker wake-ups it causes in
     /// `deferred` for the caller to run after the answer (the HTTP server runs them once per event-loop iteration).
     public func handle(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) -> HandlerResult {
+        let result = answer(request, deferring: &deferred)
+        guard let store, case .respond(let answered) = result else { return result }
+        let response = barrier(answered)
+        guard response.storeSeq > store.committed else { return result }
+        let path = request.path
+        return .park { [self] responder in complete(responder, with: response, instance: path) }
+    }
+
+    /// Completes a parked request with `response` once the store has committed what it reports (at once without a
+    /// store); if the store fails past `storeTimeout`, with 503 `not_stored` instead.
+    func complete(_ responder: Responder, with response: HTTPResponse, instance: String) {
+        let response = barrier(response)
+        guard let store, response.storeSeq > 0 else {
+            responder.complete(response)
+            return
+        }
+        store.whenCommitted(response.storeSeq, timeout: configuration.storeTimeout) { outcome in
+            switch outcome {
+            case .success: responder.complete(response)
+            case .failure(let error): responder.complete(Problem.notStored(error).response(instance: instance))
+            }
+        }
+    }
+
+    /// A 410 says a task was evicted: it waits for everything done so far (the eviction among it) to be stored, so
+    /// that a task answered 410 does not come back after a crash.
+    func barrier(_ response: HTTPResponse) -> HTTPResponse {
+        guard store != nil, response.status == 410, response.storeSeq == 0 else { return response }
+        var response = response
+        response.storeSeq = scheduler.storeSeq
+        return response
+    }
+
+    /// Refuses a submission while the store cannot write (a full disk, an I/O error), so nothing is accepted that
+    /// could not be stored.
+    func checkStoreAccepts() throws(Problem) {
+        if let store, let failure = store.failure { throw .storeRefusing(failure) }
+    }
+
+    private func answer(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) -> HandlerResult {
         do throws(Problem) {
             if let defect = request.defect { throw Problem(defect) }
             if request.bodyTooLarge { throw Problem.payloadTooLarge(configuration.maxBodyBytes) }
@@ -139,7 +186,7 @@ public final class Gateway: Sendable {
             guard let metrics else { throw .routeNotFound(path) }
             let body = metrics.render(
                 scheduler.metricsSnapshot, parked: parked, connections: connectionCount.withLock { $0?() },
-                now: scheduler.clock.now())
+                store: store, now: scheduler.clock.now())
             return .respond(
                 HTTPResponse(
                     status: 200,
@@ -235,7 +282,7 @@ public final class Gateway: Sendable {
     /// action already took effect (a task was accepted, a cancel requested), which must then answer without
     /// waiting rather than with an error that hides the effect.
     func parkIfRoom(
-        _ condition: WaitCondition, timeout: Duration,
+        _ condition: WaitCondition, timeout: Duration, instance: String = "/tasks",
         render: @escaping @Sendable (WaitResult) -> HTTPResponse
     ) -> HandlerResult? {
         guard reserveParkedSlot() else { return nil }
@@ -243,7 +290,7 @@ public final class Gateway: Sendable {
         return .park { [self] responder in
             let waiter = scheduler.wait(for: condition, timeout: timeout) { result in
                 self.parkedCount.subtract(1, ordering: .relaxed)
-                responder.complete(render(result))
+                self.complete(responder, with: render(result), instance: instance)
             }
             // A client that goes away frees its slot now, not at its deadline.
             if let waiter { responder.onHangup { [scheduler] in scheduler.release(waiter) } }

@@ -1,5 +1,6 @@
 import Prometheus
 import Synchronization
+import TaskGateStore
 import TaskScheduler
 
 /// taskgate's `/metrics`: a swift-prometheus registry (which `taskgate serve` also hands to swift-metrics, so
@@ -18,6 +19,8 @@ public final class GatewayMetrics: Sendable {
     private let cancelConfirm: DurationHistogram
     private let requestDurations: [DurationHistogram]
     private let requestCounts: RequestCounts
+    private let storeCommit: DurationHistogram
+    private let storeBatch: ValueHistogram
     /// Serializes scrapes: counters computed at scrape time are reset and set in one step.
     private let scrape = Mutex(())
 
@@ -63,6 +66,27 @@ public final class GatewayMetrics: Sendable {
                 labels: [("route", route.label)], buckets: Self.requestBuckets)
         }
         requestCounts = RequestCounts()
+        storeCommit = registry.makeDurationHistogram(
+            descriptor: Self.descriptor(
+                "taskgate_store_commit_seconds",
+                help: "Time one store transaction took, writes and commit (and fsync in the fsync mode) included."),
+            buckets: Self.commitBuckets)
+        storeBatch = registry.makeValueHistogram(
+            descriptor: Self.descriptor(
+                "taskgate_store_batch_changes", help: "Changes (task rows written) per committed store transaction."),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096])
+    }
+
+    private static let commitBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1),
+    ]
+
+    /// Records one store commit attempt (the store's observer, on its writer thread).
+    public func observeCommit(_ outcome: Result<Void, StoreError>, changes: Int, duration: Duration) {
+        guard case .success = outcome else { return }
+        storeCommit.record(duration)
+        storeBatch.record(Double(changes))
     }
 
     /// A metric's name and help text for the registry (the names carry their unit already, so no unit part).
@@ -89,9 +113,12 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Publishes the values computed at scrape time and renders the registry in the Prometheus text format.
-    func render(_ snapshot: SchedulerMetricsSnapshot, parked: Int, connections: Int?, now: Timestamp) -> [UInt8] {
+    func render(
+        _ snapshot: SchedulerMetricsSnapshot, parked: Int, connections: Int?, store: TaskStore?, now: Timestamp
+    ) -> [UInt8] {
         scrape.withLock { _ in
             publish(snapshot, parked: parked, connections: connections, now: now)
+            publish(store)
             return registry.emitToBuffer()
         }
     }
@@ -104,6 +131,31 @@ public final class GatewayMetrics: Sendable {
 
     private func gauge(_ name: String, _ labels: [(String, String)], _ value: Double, help: String) {
         registry.makeGauge(descriptor: Self.descriptor(name, help: help), labels: labels).set(value)
+    }
+
+    private func publish(_ store: TaskStore?) {
+        let durability = store?.durability ?? .memory
+        for mode in Durability.allCases {
+            gauge(
+                "taskgate_store_durability", [("mode", mode.rawValue)], mode == durability ? 1 : 0,
+                help: "The durability mode in force (1 for the one in force).")
+        }
+        guard let store else { return }
+        let counts = store.statistics
+        counter(
+            "taskgate_store_commits_total", [("outcome", "committed")], counts.commits,
+            help: "Store transactions, by outcome (a failed one is retried until it commits).")
+        counter(
+            "taskgate_store_commits_total", [("outcome", "failed")], counts.failedCommits,
+            help: "Store transactions, by outcome (a failed one is retried until it commits).")
+        counter(
+            "taskgate_store_fsyncs_total", [], store.durability == .fsync ? counts.commits : 0,
+            help: "Commits that synced the write-ahead log to the disk (one per commit in the fsync mode).")
+        counter(
+            "taskgate_store_changes_total", [], counts.stored, help: "Task changes committed to the store.")
+        gauge(
+            "taskgate_store_healthy", [], store.failure == nil ? 1 : 0,
+            help: "1 while store commits succeed; 0 while they fail (submissions are refused meanwhile).")
     }
 
     private func publish(_ snapshot: SchedulerMetricsSnapshot, parked: Int, connections: Int?, now: Timestamp) {

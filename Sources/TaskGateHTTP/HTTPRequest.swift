@@ -113,6 +113,9 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body.
     public var body: [UInt8]
+    /// The number of the store change this answer reports (0 for none): it is sent only once that change is
+    /// committed, so nothing is acknowledged that a crash could take back.
+    public var storeSeq: UInt64 = 0
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {

@@ -1,4 +1,5 @@
 import TaskGateAPI
+import TaskGateStore
 import TaskScheduler
 
 /// An RFC 9457 problem: every error answer of the gateway, with a stable `code`. The status for each code is
@@ -132,6 +133,31 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    /// The store cannot write: new submissions are refused until it can (507 for a full disk, else 503).
+    static func storeRefusing(_ error: StoreError) -> Problem {
+        var problem =
+            error.kind == .full
+            ? Problem(
+                507, "insufficient_storage", "The server's disk is full",
+                "the server cannot store new tasks until space is freed; nothing of this request was accepted")
+            : Problem(
+                503, "store_unavailable", "The server cannot store tasks right now",
+                "the server's store is failing (\(error.kind)); nothing of this request was accepted")
+        problem.headers = [("Retry-After", "5")]
+        return problem
+    }
+
+    /// The change this answer reports was not stored in time: it may still be (when the store recovers), so the
+    /// request is safe to retry only with its Idempotency-Key.
+    static func notStored(_ error: StoreError) -> Problem {
+        var problem = Problem(
+            503, "not_stored", "The change was not stored in time",
+            "the server could not store this change yet (\(error.kind == .full ? "disk full" : "store failing")); "
+                + "it may still be stored when the store recovers: retry with the same Idempotency-Key")
+        problem.headers = [("Retry-After", "5")]
+        return problem
+    }
+
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",
@@ -214,6 +240,8 @@ public struct Problem: Error, Sendable {
         writer.endObject()
         var headers: [(name: String, value: String)] = [("Content-Type", "application/problem+json")]
         if let task { headers.append(("ETag", TaskJSON.etag(task))) }
-        return HTTPResponse(status: status, headers: headers + self.headers, body: writer.bytes)
+        var response = HTTPResponse(status: status, headers: headers + self.headers, body: writer.bytes)
+        response.storeSeq = task?.storeSeq ?? 0
+        return response
     }
 }

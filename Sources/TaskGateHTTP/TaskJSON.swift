@@ -143,6 +143,8 @@ enum TaskJSON {
         all.append(("ETag", etag(record)))
         all.append(("Cache-Control", "no-store"))
         all.append(contentsOf: headers)
-        return HTTPResponse(status: status, headers: all, body: body ?? encode(record))
+        var response = HTTPResponse(status: status, headers: all, body: body ?? encode(record))
+        response.storeSeq = record.storeSeq
+        return response
     }
 }

@@ -1,48 +1,51 @@
+import HeapModule
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The store's one writer: a thread that commits every write that arrived while it was busy as one transaction,
-/// so one fsync (in `fsync` mode) covers many writes. No timer forms the batches. The window is the time the
-/// previous commit took, so a lone write commits at once, and under load the batches grow with the arrival rate.
+/// The store's one writer: a thread that commits every item that arrived while it was busy as one transaction, so
+/// one fsync (in `fsync` mode) covers many items. No timer forms the batches. The window is the time the previous
+/// commit took, so a lone item commits at once, and under load the batches grow with the arrival rate.
 ///
-/// An acknowledgement means stored: each write's `done` runs after its batch has committed. It receives the
-/// failure instead when the batch could not be stored: a write threw, or SQLite failed (disk full, I/O). The batch
-/// is then rolled back whole, so nothing of it is stored and no caller is told otherwise. The next batch starts
-/// afresh, so the writer recovers when the cause (space, say) is gone.
+/// Items are numbered in the order they are enqueued, from 1. `committed` is the number of the last item stored:
+/// every item up to it is in the database. An acknowledgement waits for it (`whenCommitted`).
+///
+/// A failed batch (disk full, I/O error) is rolled back whole, so nothing of it is stored, and the same batch is
+/// tried again, with a growing pause, until it commits: the writer never drops an item the caller's memory already
+/// holds, and it recovers by itself when space returns. Meanwhile `failure` says why, callers waiting longer than
+/// their timeout are told the failure, and new items keep queueing behind the batch.
 ///
 /// Owner: the writer owns the thread, started in `init` and joined in `stop()` (which first commits what is
 /// queued), and the directory, closed in `stop()`. The directory's connection is used only on that thread from
 /// `init` until the thread ends. `stop()` must be called: the running thread keeps the writer alive.
-public final class GroupCommitWriter: @unchecked Sendable {
-    // `queue`, `stopping` and `held` are guarded by `mutex`. `directory` and `faults` are touched only on the
-    // writer thread (or by tests through `Faults`, which is itself locked).
+public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
+    // `queue`, `enqueued`, `waiters`, `failing`, `stopping` and `held` are guarded by `mutex`; `directory` and `apply`
+    // are used only on the writer thread; `committedSeq`, `counts` and `faults` are synchronized themselves.
 
-    /// One write: what it does inside the batch's transaction, and who is told the outcome.
-    public struct Write: Sendable {
-        let apply: @Sendable (StoreTransaction) throws(StoreError) -> Void
-        let done: @Sendable (Result<Void, StoreError>) -> Void
-    }
+    /// Writes one batch of items inside its transaction.
+    public typealias Apply = @Sendable (ArraySlice<Item>, StoreTransaction) throws(StoreError) -> Void
 
     /// Counts for the metrics and tests.
     public struct Counts: Sendable, Equatable {
         /// Transactions committed.
         public var commits = 0
-        /// Writes acknowledged as stored.
+        /// Items committed.
         public var stored = 0
-        /// Writes refused because their batch failed.
-        public var failed = 0
+        /// Commits that failed (each retried).
+        public var failedCommits = 0
         /// The largest batch so far.
         public var largestBatch = 0
+        /// Total time spent committing (successful commits), in nanoseconds.
+        public var commitNanoseconds: Int64 = 0
     }
 
     /// A seam for tests of the failure paths: makes the next commits fail as a full disk would.
     public final class Faults: Sendable {
         private let failingCommits = Atomic<Int>(0)
 
-        /// Makes the next `count` commits fail with an I/O error (SQLite's SQLITE_FULL is what a full disk gives).
+        /// Makes the next `count` commits fail with SQLite's "database or disk is full".
         public func failNextCommits(_ count: Int) {
             failingCommits.store(count, ordering: .releasing)
         }
@@ -59,42 +62,73 @@ public final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// The most writes in one transaction (a bound on how long one commit holds the writer).
+    struct Waiter: Comparable {
+        var seq: UInt64
+        var deadline: Int64
+        var order: UInt64
+        var action: @Sendable (Result<Void, StoreError>) -> Void
+
+        static func < (lhs: Waiter, rhs: Waiter) -> Bool { (lhs.seq, lhs.order) < (rhs.seq, rhs.order) }
+        static func == (lhs: Waiter, rhs: Waiter) -> Bool { (lhs.seq, lhs.order) == (rhs.seq, rhs.order) }
+    }
+
+    /// The most items in one transaction (a bound on how long one commit holds the writer).
     public let maxBatch: Int
     /// Test seam: injected commit failures.
     public let faults = Faults()
+    /// Called on the writer thread after each commit attempt, with its outcome, batch size and duration (metrics).
+    private let observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)?
     private let directory: StoreDirectory
+    private let apply: Apply
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var queue: [Write] = []
+    private var queue: [Item] = []
+    private var enqueued: UInt64 = 0
+    private var waiters = Heap<Waiter>()
+    private var waiterOrder: UInt64 = 0
+    private var failing: StoreError?
     private var stopping = false
     private var held = false
     private var thread: pthread_t?
+    private let committedSeq = Atomic<UInt64>(0)
     private let counts = Mutex(Counts())
 
-    /// Starts the writer thread over `directory`.
-    public init(directory: StoreDirectory, maxBatch: Int = 4_096) throws(StoreError) {
+    /// Starts the writer thread over `directory`; `apply` writes each batch.
+    public init(
+        directory: StoreDirectory, maxBatch: Int = 4_096,
+        observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)? = nil, apply: @escaping Apply
+    ) throws(StoreError) {
         self.directory = directory
         self.maxBatch = maxBatch
+        self.observe = observe
+        self.apply = apply
         mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
+        condition = Self.monotonicCondition()
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        let started = startThread()
+        guard started == 0 else {
+            throw StoreError(.io, "cannot start the store's writer thread (error \(started))")
+        }
+    }
+
+    /// Starts the writer thread; it keeps `self` alive until it ends. Returns `pthread_create`'s result.
+    private func startThread() -> Int32 {
         var handle = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
+        let context = Unmanaged.passRetained(ThreadBody { self.run() }).toOpaque()
         let started = pthread_create(
             &handle, nil,
             { argument in
-                let writer = Unmanaged<GroupCommitWriter>.fromOpaque(argument!)
-                writer.takeUnretainedValue().run()
-                writer.release()
+                let body = Unmanaged<ThreadBody>.fromOpaque(argument!)
+                body.takeUnretainedValue().run()
+                body.release()
                 return nil
             }, context)
-        guard started == 0 else {
-            Unmanaged<GroupCommitWriter>.fromOpaque(context).release()
-            throw StoreError(.io, "cannot start the store's writer thread (error \(started))")
+        if started == 0 {
+            thread = handle
+        } else {
+            Unmanaged<ThreadBody>.fromOpaque(context).release()
         }
-        thread = handle
+        return started
     }
 
     deinit {
@@ -107,28 +141,57 @@ public final class GroupCommitWriter: @unchecked Sendable {
     /// What the writer has done so far.
     public var statistics: Counts { counts.withLock { $0 } }
 
-    /// Queues a write; `done` runs on the writer thread once its batch committed or failed. After `stop()`, `done`
-    /// gets a failure at once.
-    public func enqueue(
-        _ apply: @escaping @Sendable (StoreTransaction) throws(StoreError) -> Void,
-        done: @escaping @Sendable (Result<Void, StoreError>) -> Void
-    ) {
+    /// The number of the last item stored: every item up to it is committed.
+    public var committed: UInt64 { committedSeq.load(ordering: .acquiring) }
+
+    /// Why the last commit failed, while the writer is retrying it; nil when it is healthy.
+    public var failure: StoreError? {
         pthread_mutex_lock(mutex)
-        if stopping {
-            pthread_mutex_unlock(mutex)
-            done(.failure(StoreError(.io, "the store is closed")))
-            return
-        }
-        queue.append(Write(apply: apply, done: done))
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return failing
     }
 
-    /// Writes queued and not yet taken into a batch.
+    /// Queues items and returns the number of the last one. Items enqueued after `stop()` are not stored (and
+    /// `whenCommitted` on them reports the store closed).
+    @discardableResult
+    public func enqueue(_ items: some Collection<Item>) -> UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        enqueued += UInt64(items.count)
+        if stopping { return enqueued }
+        let wasEmpty = queue.isEmpty
+        queue.append(contentsOf: items)
+        if wasEmpty { pthread_cond_signal(condition) }
+        return enqueued
+    }
+
+    /// Items queued and not yet taken into a batch.
     public var queued: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return queue.count
+    }
+
+    /// Runs `action` once item `seq` is committed (at once, on the caller's thread, when it is already; else on the
+    /// writer thread). While commits fail, an action waiting longer than `timeout` gets the failure instead; after
+    /// `stop()`, one whose item was not stored gets a "store closed" failure.
+    public func whenCommitted(
+        _ seq: UInt64, timeout: Duration, _ action: @escaping @Sendable (Result<Void, StoreError>) -> Void
+    ) {
+        if seq <= committed {
+            action(.success(()))
+            return
+        }
+        pthread_mutex_lock(mutex)
+        if seq <= committed || stopping && thread == nil {
+            pthread_mutex_unlock(mutex)
+            action(seq <= committed ? .success(()) : .failure(StoreError(.io, "the store is closed")))
+            return
+        }
+        waiterOrder += 1
+        let deadline = Self.monotonicNow() &+ timeout.nanoseconds
+        waiters.insert(Waiter(seq: seq, deadline: deadline, order: waiterOrder, action: action))
+        pthread_mutex_unlock(mutex)
     }
 
     /// Test seam: while held, the writer takes no batch, so that what is enqueued meanwhile forms one.
@@ -139,8 +202,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Commits what is queued, ends the thread and waits for it, then closes the directory (releasing its lock).
-    /// Idempotent.
+    /// Commits what is queued (trying a failing batch a few more times), ends the thread and waits for it, then
+    /// closes the directory (releasing its lock). Waiters whose items were not stored are told so. Idempotent.
     public func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
@@ -149,39 +212,103 @@ public final class GroupCommitWriter: @unchecked Sendable {
         thread = nil
         pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
-        if let running {
-            pthread_join(running, nil)
-            directory.close()
-        }
+        guard let running else { return }
+        pthread_join(running, nil)
+        directory.close()
+        pthread_mutex_lock(mutex)
+        var left: [Waiter] = []
+        while let waiter = waiters.popMin() { left.append(waiter) }
+        pthread_mutex_unlock(mutex)
+        let closed = StoreError(.io, "the store closed before this write was stored")
+        for waiter in left { waiter.action(waiter.seq <= committed ? .success(()) : .failure(closed)) }
     }
 
     private func run() {
-        while let batch = nextBatch() {
-            commit(batch)
+        while let (batch, last) = nextBatch() {
+            var pause: Int64 = 10_000_000
+            var attemptsWhileStopping = 0
+            while true {
+                let outcome = commit(batch)
+                if case .failure(let error) = outcome {
+                    let stop = settleFailure(error, pause: pause)
+                    if stop {
+                        attemptsWhileStopping += 1
+                        if attemptsWhileStopping >= 3 { break }
+                    }
+                    pause = min(pause * 2, 1_000_000_000)
+                    continue
+                }
+                settleSuccess(through: last)
+                break
+            }
         }
     }
 
-    /// Waits for writes and takes up to `maxBatch` of them; nil once stopping with nothing left.
-    private func nextBatch() -> [Write]? {
+    /// Waits for items and takes up to `maxBatch` of them with the number of the last; nil once stopping with
+    /// nothing left.
+    private func nextBatch() -> ([Item], UInt64)? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while (queue.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
         if queue.isEmpty { return nil }
         let count = min(queue.count, maxBatch)
-        let batch = Array(queue.prefix(count))
-        queue.removeFirst(count)
-        return batch
+        let batch: [Item]
+        if count == queue.count {
+            batch = queue
+            queue.removeAll(keepingCapacity: true)
+        } else {
+            batch = Array(queue.prefix(count))
+            queue.removeFirst(count)
+        }
+        return (batch, enqueued - UInt64(queue.count))
     }
 
-    private func commit(_ batch: [Write]) {
+    private func settleSuccess(through last: UInt64) {
+        committedSeq.store(last, ordering: .releasing)
+        var ready: [Waiter] = []
+        pthread_mutex_lock(mutex)
+        failing = nil
+        while let first = waiters.min, first.seq <= last { ready.append(waiters.removeMin()) }
+        pthread_mutex_unlock(mutex)
+        for waiter in ready { waiter.action(.success(())) }
+    }
+
+    /// Records a failed commit, tells waiters past their deadline, and pauses before the retry (cut short by
+    /// `stop()`). Returns whether the writer is stopping.
+    private func settleFailure(_ error: StoreError, pause: Int64) -> Bool {
+        let now = Self.monotonicNow()
+        var expired: [Waiter] = []
+        pthread_mutex_lock(mutex)
+        failing = error
+        var keep: [Waiter] = []
+        while let waiter = waiters.popMin() {
+            if waiter.deadline <= now { expired.append(waiter) } else { keep.append(waiter) }
+        }
+        waiters = Heap(keep)
+        if !stopping {
+            var deadline = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            let target = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + pause
+            deadline.tv_sec = Int(target / 1_000_000_000)
+            deadline.tv_nsec = Int(target % 1_000_000_000)
+            _ = pthread_cond_timedwait(condition, mutex, &deadline)
+        }
+        let stopping = self.stopping
+        pthread_mutex_unlock(mutex)
+        for waiter in expired { waiter.action(.failure(error)) }
+        return stopping
+    }
+
+    private func commit(_ batch: [Item]) -> Result<Void, StoreError> {
         let transaction = StoreTransaction(connection: directory.connection)
+        let started = Self.monotonicNow()
         let outcome: Result<Void, StoreError>
         do throws(StoreError) {
             try directory.connection.execute("BEGIN IMMEDIATE")
             do throws(StoreError) {
-                for write in batch { try write.apply(transaction) }
+                try apply(batch[...], transaction)
                 if faults.takeFailure() {
-                    throw StoreError(.io, "\(directory.path): commit failed: database or disk is full (injected)")
+                    throw StoreError(.full, "\(directory.path): commit failed: database or disk is full (injected)")
                 }
                 try directory.connection.execute("COMMIT")
             } catch {
@@ -192,16 +319,46 @@ public final class GroupCommitWriter: @unchecked Sendable {
         } catch {
             outcome = .failure(error)
         }
+        let elapsed = Self.monotonicNow() - started
         counts.withLock { counts in
             if case .success = outcome {
                 counts.commits += 1
                 counts.stored += batch.count
+                counts.commitNanoseconds += elapsed
             } else {
-                counts.failed += batch.count
+                counts.failedCommits += 1
             }
             counts.largestBatch = max(counts.largestBatch, batch.count)
         }
-        for write in batch { write.done(outcome) }
+        observe?(outcome, batch.count, .nanoseconds(elapsed))
+        return outcome
+    }
+
+    /// A condition variable whose timed waits use the monotonic clock.
+    private static func monotonicCondition() -> UnsafeMutablePointer<pthread_cond_t> {
+        let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+        return condition
+    }
+
+    static func monotonicNow() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+/// What a thread runs, boxed for `pthread_create` (whose C entry point cannot name a generic type). Owner: the
+/// thread's entry releases it when `run` returns.
+final class ThreadBody {
+    let run: () -> Void
+
+    init(_ run: @escaping () -> Void) {
+        self.run = run
     }
 }
 

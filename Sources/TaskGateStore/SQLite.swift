@@ -12,7 +12,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case version
         /// The database is damaged.
         case corrupt
-        /// A file operation or SQLite call failed (disk full, permissions, I/O).
+        /// The disk (or the database's size limit) is full.
+        case full
+        /// A file operation or SQLite call failed (permissions, I/O).
         case io
     }
 
@@ -69,6 +71,7 @@ final class SQLiteConnection {
     func failure(_ status: Int32, _ what: String) -> StoreError {
         switch status & 0xFF {
         case SQLITE_CORRUPT, SQLITE_NOTADB: StoreError(.corrupt, "\(path) is damaged (\(what)): \(message)")
+        case SQLITE_FULL: StoreError(.full, "\(path): \(what) failed: \(message)")
         default: StoreError(.io, "\(path): \(what) failed: \(message)")
         }
     }
@@ -124,6 +127,28 @@ final class SQLiteStatement {
         sqlite3_bind_text(handle, index, value, -1, csqlite_transient())
     }
 
+    /// Binds a blob parameter (1-based), or NULL; SQLite copies the bytes.
+    func bind(_ index: Int32, bytes: [UInt8]?) {
+        guard let bytes else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        bytes.withUnsafeBytes { buffer in
+            _ = sqlite3_bind_blob(
+                handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
+                csqlite_transient())
+        }
+    }
+
+    /// Binds an integer or NULL.
+    func bind(_ index: Int32, _ value: Int64?) {
+        guard let value else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        sqlite3_bind_int64(handle, index, value)
+    }
+
     /// Steps: true when a row is ready, false when done (the statement is then reset for the next use).
     func step() throws(StoreError) -> Bool {
         let status = sqlite3_step(handle)
@@ -148,5 +173,18 @@ final class SQLiteStatement {
     /// A column of the current row as an integer.
     func int64(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
+    }
+
+    /// A column of the current row as an integer, nil for NULL.
+    func optionalInt64(_ column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+    }
+
+    /// A column of the current row as bytes, nil for NULL.
+    func bytes(_ column: Int32) -> [UInt8]? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let base = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
     }
 }

@@ -152,10 +152,13 @@ public final class StoreDirectory {
         let tables = try connection.strings("SELECT name FROM sqlite_master WHERE type = 'table'")
         if tables.isEmpty {
             // New (or created by a start that stopped before its first commit): write the schema in one step.
+            // Freed pages are given back to the file system by `PRAGMA incremental_vacuum` (set before any table).
+            try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
             try connection.execute(
                 """
                 BEGIN;
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                \(TaskRows.schema)
                 INSERT INTO meta VALUES ('format', '\(format)'), ('schema_version', '\(schemaVersion)');
                 COMMIT;
                 """)
@@ -178,6 +181,8 @@ public final class StoreDirectory {
         }
         try connection.execute("PRAGMA journal_mode = WAL")
         try connection.execute("PRAGMA synchronous = \(durability.synchronous!)")
+        // After a checkpoint the WAL file is cut back to this size, so it does not stay at its largest.
+        try connection.execute("PRAGMA journal_size_limit = 67108864")
     }
 
     /// SQLite's `synchronous` setting in force (2 is FULL, 1 NORMAL), for tests and `/stats`.

@@ -5,6 +5,7 @@ import Prometheus
 import ServiceLifecycle
 import TaskGateFunctions
 import TaskGateHTTP
+import TaskGateStore
 import TaskScheduler
 
 #if canImport(Glibc)
@@ -21,7 +22,12 @@ struct Serve: AsyncParsableCommand {
             TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
             TASKGATE_WORKER_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
             TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES, TASKGATE_TLS_CERT, \
-            TASKGATE_TLS_KEY); a flag wins over the variable.
+            TASKGATE_TLS_KEY, TASKGATE_DURABILITY, TASKGATE_DATA_DIR); a flag wins over the variable.
+
+            Durability: in the fsync mode (the default) every accepted task, result, cancel and eviction is \
+            committed and fsynced to the data directory before it is acknowledged, and a restart on the same \
+            directory serves them again; os commits to the operating system only (survives a crash of taskgate, \
+            not a power cut); memory keeps nothing on disk.
 
             The connection limit and the parked cap are derived from the open-file limit (raised to its hard \
             limit at start) with a reserve; larger values asked for are lowered to fit, with a warning. TASKGATE_TOKEN and \
@@ -34,6 +40,16 @@ struct Serve: AsyncParsableCommand {
             refused unless --insecure is given.
             """
     )
+
+    @Option(
+        help:
+            "What an acknowledgement means: fsync, os or memory (env TASKGATE_DURABILITY; default fsync).")
+    var durability: Durability?
+
+    @Option(
+        name: .customLong("data-dir"),
+        help: "The data directory of the fsync and os modes (env TASKGATE_DATA_DIR; default ./taskgate-data).")
+    var dataDir: String?
 
     @Option(help: "Address to bind (env TASKGATE_HOST; default 127.0.0.1).")
     var host: String?
@@ -172,6 +188,8 @@ struct Serve: AsyncParsableCommand {
         }
         let scheduler = Scheduler(
             configuration: settings.scheduler, logger: logger, observer: metrics.map { metrics in metrics.observe })
+        let store = try Self.openStore(settings, scheduler: scheduler, metrics: metrics, logger: logger)
+        defer { store?.stop() }
         // The built-in functions are accepted from the first request on, even before the workers' slots start.
         for name in Builtins.registry.names { scheduler.declareFunction(name) }
         var poolConfiguration = InProcessWorkerPool.Configuration(slots: settings.workers)
@@ -179,7 +197,8 @@ struct Serve: AsyncParsableCommand {
         let pool = InProcessWorkerPool(
             scheduler: scheduler, registry: Builtins.registry, configuration: poolConfiguration, logger: logger)
         let gateway = Gateway(
-            scheduler: scheduler, configuration: settings.gateway, tokens: tokens, metrics: metrics, logger: logger)
+            scheduler: scheduler, configuration: settings.gateway, tokens: tokens, metrics: metrics, store: store,
+            logger: logger)
         let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
         let scheme = settings.server.tls == nil ? "http" : "https"
         print("listening on \(scheme)://\(settings.server.host):\(http.server.port)")
@@ -190,7 +209,7 @@ struct Serve: AsyncParsableCommand {
                 "http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)",
                 "auth": "\(tokens.isEnabled ? "on" : "off")", "limits.open_files": "\(budget.openFiles)",
                 "limits.connections": "\(settings.server.connectionLimit)",
-                "limits.parked": "\(settings.gateway.maxParked)",
+                "limits.parked": "\(settings.gateway.maxParked)", "store.durability": "\(settings.durability)",
             ])
         let reloader = settings.tokenFile.map { path in
             TokenFile.Reloader(path: path, fixed: settings.tokens, gateway: gateway, logger: logger)
@@ -203,4 +222,40 @@ struct Serve: AsyncParsableCommand {
                 logger: logger))
         try await group.run()
     }
+
+    /// Opens the data directory (not in the `memory` mode), attaches it to the scheduler and restores what it held.
+    /// A directory that cannot be used (locked, foreign, damaged, newer) stops the start with its reason.
+    static func openStore(
+        _ settings: Settings, scheduler: Scheduler, metrics: GatewayMetrics?, logger: Logger
+    ) throws -> TaskStore? {
+        guard settings.durability != .memory else { return nil }
+        let store: TaskStore
+        var observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)?
+        if let metrics {
+            observe = { outcome, changes, duration in
+                metrics.observeCommit(outcome, changes: changes, duration: duration)
+            }
+        }
+        do {
+            store = try TaskStore.open(path: settings.dataDirectory, durability: settings.durability, observe: observe)
+        } catch {
+            throw ValidationError("cannot use the data directory: \(error)")
+        }
+        scheduler.attachStore(store.append)
+        let recovered = store.takeRecovered()
+        let started = ContinuousClock.now
+        let summary = scheduler.restore(recovered)
+        logger.info(
+            "store loaded",
+            metadata: [
+                "store.path": "\(settings.dataDirectory)", "store.durability": "\(settings.durability)",
+                "store.load_ms": "\(Int((store.loadDuration + (ContinuousClock.now - started)).seconds * 1000))",
+                "tasks.finished": "\(summary.finished)", "tasks.pending": "\(summary.pending)",
+                "tasks.retried": "\(summary.retried)", "tasks.failed_worker_died": "\(summary.failedWorkerDied)",
+                "tasks.canceled": "\(summary.canceled)", "tasks.tombstones": "\(summary.tombstones)",
+            ])
+        return store
+    }
 }
+
+extension Durability: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TaskGateHTTP
+import TaskGateStore
 import TaskScheduler
 
 #if canImport(Glibc)
@@ -35,6 +36,10 @@ struct Settings {
     var tokens = AccessTokens()
     var tokenFile: String?
     var insecure = false
+    /// What an acknowledgement means; `memory` keeps nothing on disk.
+    var durability = Durability.fsync
+    /// Where the store lives (unused in the `memory` mode).
+    var dataDirectory = "taskgate-data"
     /// Values asked for that were lowered to fit the open-file limit, for the log.
     var warnings: [String] = []
 
@@ -58,6 +63,13 @@ struct Settings {
             return .nanoseconds(Int64(number * 1e9))
         }
         if let host = try value(serve.host, "TASKGATE_HOST", { $0 }) { server.host = host }
+        if let mode = try value(serve.durability, "TASKGATE_DURABILITY", { Durability(rawValue: $0) }) {
+            durability = mode
+        }
+        if let directory = try value(serve.dataDir, "TASKGATE_DATA_DIR", { $0 }) {
+            guard !directory.isEmpty else { throw ValidationError("data-dir must not be empty") }
+            dataDirectory = directory
+        }
         if let port = try value(serve.port, "TASKGATE_PORT", { Int($0) }) {
             guard (0...65_535).contains(port) else { throw ValidationError("port must be 0 to 65535") }
             server.port = port

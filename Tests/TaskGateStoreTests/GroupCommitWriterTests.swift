@@ -1,58 +1,33 @@
+import Synchronization
 import TaskGateTesting
 import Testing
 
 @testable import TaskGateStore
 
 /// The group-commit writer: batches form from what queues while it is busy, an acknowledgement means committed,
-/// and a failed batch acknowledges nothing of it and leaves the writer working.
+/// and a failed batch is stored whole or not at all, retried until it commits.
 struct GroupCommitWriterTests {
     typealias TemporaryDirectory = StoreDirectoryTests.TemporaryDirectory
+    typealias Writer = GroupCommitWriter<Int>
 
-    /// One write, awaited: its outcome once the writer reports it.
-    func write(_ writer: GroupCommitWriter, _ sql: String, _ values: [StoreValue] = []) async -> Result<
+    /// A writer over a new store in `temporary` that inserts each item into `t (id INTEGER PRIMARY KEY)`.
+    func startWriter(_ temporary: TemporaryDirectory, _ durability: Durability, maxBatch: Int = 4_096) throws
+        -> Writer
+    {
+        let directory = try StoreDirectory(path: temporary.path, durability: durability)
+        try directory.connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        return try Writer(directory: directory, maxBatch: maxBatch) { items, transaction throws(StoreError) in
+            for item in items { try transaction.execute("INSERT INTO t (id) VALUES (?)", [.integer(Int64(item))]) }
+        }
+    }
+
+    /// The outcome `whenCommitted` reports for item `seq`.
+    func acknowledgement(_ writer: Writer, _ seq: UInt64, timeout: Duration = .seconds(60)) async -> Result<
         Void, StoreError
     > {
         await withCheckedContinuation { continuation in
-            writer.enqueue({ transaction throws(StoreError) in try transaction.execute(sql, values) }) {
-                continuation.resume(returning: $0)
-            }
+            writer.whenCommitted(seq, timeout: timeout) { continuation.resume(returning: $0) }
         }
-    }
-
-    /// `count` writes started at once while the writer is held; returns their outcomes once all are reported.
-    func heldWrites(
-        _ writer: GroupCommitWriter, count: Int, sql: @escaping @Sendable (Int) -> (String, [StoreValue])
-    ) async -> [Result<Void, StoreError>] {
-        let before = writer.queued
-        writer.hold(true)
-        return await withTaskGroup(of: (Int, Result<Void, StoreError>).self) { group in
-            for index in 0..<count {
-                group.addTask {
-                    let (text, values) = sql(index)
-                    return (index, await write(writer, text, values))
-                }
-            }
-            await yield(until: writer.queued == before + count)
-            #expect(writer.queued == before + count)
-            writer.hold(false)
-            var outcomes = [Result<Void, StoreError>?](repeating: nil, count: count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes.map { $0! }
-        }
-    }
-
-    /// Expects `outcome` to be a refusal whose message names `mention`: a write that was not stored must never be
-    /// acknowledged.
-    func expectRefused(
-        _ outcome: Result<Void, StoreError>, mentioning mention: String,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) {
-        guard case .failure(let error) = outcome else {
-            Issue.record("a write that was not stored was acknowledged", sourceLocation: sourceLocation)
-            return
-        }
-        #expect(error.kind == .io, sourceLocation: sourceLocation)
-        #expect(error.description.contains(mention), "\(error)", sourceLocation: sourceLocation)
     }
 
     func rows(_ path: String) throws -> [String] {
@@ -60,82 +35,125 @@ struct GroupCommitWriterTests {
         return try directory.connection.strings("SELECT id FROM t ORDER BY id")
     }
 
-    /// A writer over a new store in `temporary`, with the table `t (id INTEGER PRIMARY KEY)` made by its first
-    /// commit.
-    func startWriter(_ temporary: TemporaryDirectory, _ durability: Durability, maxBatch: Int = 4_096) async throws
-        -> GroupCommitWriter
-    {
-        let writer = try GroupCommitWriter(
-            directory: StoreDirectory(path: temporary.path, durability: durability), maxBatch: maxBatch)
-        try await write(writer, "CREATE TABLE t (id INTEGER PRIMARY KEY)").get()
-        return writer
+    /// Enqueues `items` one call each while the writer is held, then lets it go; returns the last number.
+    func heldEnqueue(_ writer: Writer, _ items: [Int]) async -> UInt64 {
+        writer.hold(true)
+        var last: UInt64 = 0
+        for item in items { last = writer.enqueue(CollectionOfOne(item)) }
+        #expect(writer.queued == items.count)
+        writer.hold(false)
+        return last
     }
 
-    func insert(_ id: Int) -> (String, [StoreValue]) { ("INSERT INTO t (id) VALUES (?)", [.integer(Int64(id))]) }
-
-    @Test func writesThatQueueWhileTheWriterIsBusyCommitAsOneTransaction() async throws {
+    @Test func itemsThatQueueWhileTheWriterIsBusyCommitAsOneTransaction() async throws {
         let temporary = TemporaryDirectory()
-        let writer = try await startWriter(temporary, .fsync)
-        let outcomes = await heldWrites(writer, count: 100, sql: insert)
-        #expect(outcomes.allSatisfy { (try? $0.get()) != nil })
-        #expect(writer.statistics == .init(commits: 2, stored: 101, failed: 0, largestBatch: 100))
+        let writer = try startWriter(temporary, .fsync)
+        let last = await heldEnqueue(writer, Array(0..<100))
+        #expect(last == 100)
+        #expect((try? await acknowledgement(writer, last).get()) != nil)
+        #expect(writer.committed == 100)
+        let counts = writer.statistics
+        #expect(counts.commits == 1 && counts.stored == 100 && counts.largestBatch == 100 && counts.failedCommits == 0)
         writer.stop()
         #expect(try rows(temporary.path) == (0..<100).map(String.init))
     }
 
-    @Test func aBatchIsAtMostMaxBatchWrites() async throws {
+    @Test func aBatchIsAtMostMaxBatchItems() async throws {
         let temporary = TemporaryDirectory()
-        let writer = try await startWriter(temporary, .os, maxBatch: 16)
-        let outcomes = await heldWrites(writer, count: 50, sql: insert)
-        #expect(outcomes.allSatisfy { (try? $0.get()) != nil })
-        // 50 writes in batches of at most 16: four commits after the table's.
-        #expect(writer.statistics == .init(commits: 5, stored: 51, failed: 0, largestBatch: 16))
+        let writer = try startWriter(temporary, .os, maxBatch: 16)
+        let last = await heldEnqueue(writer, Array(0..<50))
+        #expect((try? await acknowledgement(writer, last).get()) != nil)
+        let counts = writer.statistics
+        // 50 items in batches of at most 16: four commits.
+        #expect(counts.commits == 4 && counts.stored == 50 && counts.largestBatch == 16)
         writer.stop()
         #expect(try rows(temporary.path).count == 50)
     }
 
-    @Test func aBatchWithAFailingWriteIsRolledBackWholeAndTheNextOneCommits() async throws {
+    @Test func anAcknowledgementWaitsForItsCommit() async throws {
         let temporary = TemporaryDirectory()
-        let writer = try await startWriter(temporary, .fsync)
-        // The second write repeats the first one's key: the whole batch fails, the first and third included.
-        let outcomes = await heldWrites(writer, count: 3) { insert([1, 1, 2][$0]) }
-        for outcome in outcomes { expectRefused(outcome, mentioning: "UNIQUE") }
-        #expect(try await write(writer, "INSERT INTO t (id) VALUES (3)").get() == ())
-        #expect(writer.statistics == .init(commits: 2, stored: 2, failed: 3, largestBatch: 3))
-        writer.stop()
-        #expect(try rows(temporary.path) == ["3"])
-    }
-
-    @Test func aFailedCommitAcknowledgesNothingAndTheWriterRecovers() async throws {
-        let temporary = TemporaryDirectory()
-        let writer = try await startWriter(temporary, .fsync)
-        writer.faults.failNextCommits(2)
-        for id in [1, 2] {
-            expectRefused(
-                await write(writer, "INSERT INTO t (id) VALUES (?)", [.integer(Int64(id))]), mentioning: "full")
-        }
-        #expect(try await write(writer, "INSERT INTO t (id) VALUES (3)").get() == ())
-        writer.stop()
-        #expect(try rows(temporary.path) == ["3"])
-    }
-
-    @Test func stopCommitsWhatIsQueuedAndRefusesLaterWrites() async throws {
-        let temporary = TemporaryDirectory()
-        let writer = try await startWriter(temporary, .os)
+        let writer = try startWriter(temporary, .fsync)
         writer.hold(true)
-        let pending = Task {
-            await withTaskGroup(of: Bool.self) { group in
-                for id in 0..<10 {
-                    group.addTask { (try? await write(writer, insert(id).0, insert(id).1).get()) != nil }
-                }
-                return await group.reduce(true) { $0 && $1 }
-            }
-        }
-        await yield(until: writer.queued == 10)
+        let seq = writer.enqueue([7, 8])
+        let acknowledged = Flag()
+        writer.whenCommitted(seq, timeout: .seconds(60)) { _ in acknowledged.open() }
+        // Held: nothing can have committed, so the acknowledgement must not have run.
+        #expect(!acknowledged.isOpen)
+        #expect(writer.committed == 0)
+        writer.hold(false)
+        await yield(until: acknowledged.isOpen)
+        #expect(acknowledged.isOpen)
+        #expect(writer.committed == 2)
+        // Asked again after the commit, it runs at once.
+        #expect((try? await acknowledgement(writer, 1).get()) != nil)
         writer.stop()
-        #expect(await pending.value)
-        let late = await write(writer, "INSERT INTO t (id) VALUES (99)")
-        #expect((try? late.get()) == nil)
+    }
+
+    @Test func aFailingBatchIsStoredWholeOnlyOnceACommitSucceeds() async throws {
+        let temporary = TemporaryDirectory()
+        let writer = try startWriter(temporary, .fsync)
+        writer.faults.failNextCommits(1_000_000)
+        let seq = writer.enqueue([1, 2, 3])
+        await yield(until: writer.failure != nil)
+        #expect(writer.failure?.kind == .full)
+        // Not stored: a caller whose timeout passes is told so, never acknowledged.
+        guard case .failure(let error) = await acknowledgement(writer, seq, timeout: .milliseconds(1)) else {
+            Issue.record("a write that was not stored was acknowledged")
+            writer.stop()
+            return
+        }
+        #expect(error.kind == .full)
+        #expect(writer.committed == 0)
+        // More items queue behind the failing batch meanwhile.
+        let later = writer.enqueue([4])
+        // Space returns: the same batch commits, then the rest.
+        writer.faults.failNextCommits(0)
+        #expect((try? await acknowledgement(writer, later).get()) != nil)
+        #expect(writer.failure == nil)
+        #expect(writer.statistics.failedCommits >= 1)
+        writer.stop()
+        #expect(try rows(temporary.path) == ["1", "2", "3", "4"])
+    }
+
+    @Test func stopCommitsWhatIsQueuedAndStoresNothingLater() async throws {
+        let temporary = TemporaryDirectory()
+        let writer = try startWriter(temporary, .os)
+        writer.hold(true)
+        let seq = writer.enqueue(Array(0..<10))
+        let acknowledged = Flag()
+        writer.whenCommitted(seq, timeout: .seconds(60)) { outcome in
+            if case .success = outcome { acknowledged.open() }
+        }
+        writer.stop()
+        #expect(acknowledged.isOpen)
+        let late = writer.enqueue([99])
+        #expect((try? await acknowledgement(writer, late).get()) == nil)
         #expect(try rows(temporary.path).count == 10)
     }
+
+    @Test func stopGivesUpOnABatchThatKeepsFailingAndSaysSo() async throws {
+        let temporary = TemporaryDirectory()
+        let writer = try startWriter(temporary, .os)
+        writer.faults.failNextCommits(1_000_000)
+        let seq = writer.enqueue([1])
+        let outcome = Flag()
+        let failed = Flag()
+        writer.whenCommitted(seq, timeout: .seconds(60)) { result in
+            if case .failure = result { failed.open() }
+            outcome.open()
+        }
+        await yield(until: writer.failure != nil)
+        writer.stop()
+        #expect(outcome.isOpen && failed.isOpen)
+        #expect(try rows(temporary.path).isEmpty)
+    }
+}
+
+/// A flag set once from any thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func open() { value.store(true, ordering: .releasing) }
+
+    var isOpen: Bool { value.load(ordering: .acquiring) }
 }

@@ -14,6 +14,8 @@ struct Harness {
     var signals: [WorkerID] = []
     /// Every duration the events measured (when `core.observing`).
     var observations: [Observation] = []
+    /// Every change listed for the store (when `core.persisting`).
+    var stored: [StoreChange] = []
 
     init(functions: [String] = ["f", "g"], configure: (inout SchedulerConfiguration) -> Void = { _ in }) {
         var configuration = SchedulerConfiguration()
@@ -35,6 +37,7 @@ struct Harness {
         }
         signals.append(contentsOf: effects.signaledWorkers.map(\.worker))
         observations.append(contentsOf: effects.observations)
+        stored.append(contentsOf: effects.stored)
         return result
     }
 

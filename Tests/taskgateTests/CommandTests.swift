@@ -9,7 +9,9 @@ import Testing
 /// The `taskgate serve` executable as a process: its first line, and the drain on SIGTERM.
 @Suite(.timeLimit(.minutes(2))) struct ServeCommandTests {
     @Test func sigtermAnswersParkedLongPollsWithTheCurrentStateAndExitsZero() async throws {
-        let process = try TestProcess(taskgate: ["serve", "--port", "0", "--workers", "1", "--drain-grace", "0.5"])
+        let process = try TestProcess(taskgate: [
+            "serve", "--durability", "memory", "--port", "0", "--workers", "1", "--drain-grace", "0.5",
+        ])
         guard await process.waitForStdout("\n") else {
             Issue.record("serve exited before listening: \(process.stderr)")
             return
@@ -90,7 +92,9 @@ import Testing
 /// `serve`'s tokens as a process: the refusal to serve a network without one, and rotation by SIGHUP.
 @Suite(.timeLimit(.minutes(2))) struct ServeAuthCommandTests {
     @Test func aNonLoopbackAddressWithoutATokenIsRefusedAtStart() async throws {
-        let refused = try TestProcess(taskgate: ["serve", "--host", "0.0.0.0", "--port", "0", "--workers", "0"])
+        let refused = try TestProcess(taskgate: [
+            "serve", "--durability", "memory", "--host", "0.0.0.0", "--port", "0", "--workers", "0",
+        ])
         #expect(await refused.finish() != 0)
         #expect(refused.stderr.contains("refusing to serve 0.0.0.0 without a token"))
         #expect(!refused.stdout.contains("listening"))
@@ -103,7 +107,7 @@ import Testing
         let file = directory.appendingPathComponent("tokens")
         try "client first\nworker w\n".write(to: file, atomically: true, encoding: .utf8)
         let process = try TestProcess(
-            taskgate: ["serve", "--port", "0", "--workers", "0", "--token-file", file.path])
+            taskgate: ["serve", "--durability", "memory", "--port", "0", "--workers", "0", "--token-file", file.path])
         defer { process.signal(SIGKILL) }
         guard await process.waitForStdout("\n") else {
             Issue.record("serve exited before listening: \(process.stderr)")

@@ -15,7 +15,8 @@ import Testing
         let process = try TestProcess(
             executable: URL(fileURLWithPath: "/bin/sh"),
             arguments: [
-                "-c", "ulimit -n 256 && exec \"$0\" serve --port 0 --workers 0", TestProcess.taskgate.path,
+                "-c", "ulimit -n 256 && exec \"$0\" serve --durability memory --port 0 --workers 0",
+                TestProcess.taskgate.path,
             ])
         defer { process.signal(SIGKILL) }
         guard await process.waitForStdout("\n") else {

@@ -13,7 +13,8 @@ import Testing
     /// `taskgate serve` over HTTPS and its `https://` URL, or nil (with an issue recorded) if it did not start.
     static func serve(_ certificate: TestCertificate) async throws -> (TestProcess, String)? {
         let server = try TestProcess(taskgate: [
-            "serve", "--port", "0", "--workers", "0", "--tls-cert", certificate.certificatePath, "--tls-key",
+            "serve", "--durability", "memory", "--port", "0", "--workers", "0", "--tls-cert",
+            certificate.certificatePath, "--tls-key",
             certificate.keyPath,
         ])
         guard await server.waitForStdout("\n") else {

@@ -6,6 +6,10 @@ package struct Effects: Sendable {
     package var signaledWorkers: [(worker: WorkerID, cancelRequests: Bool)] = []
     /// Durations measured by the event, for the metrics (recorded by the owner outside its lock).
     package var observations: [Observation] = []
+    /// Changes for the durable store, in order (only while the core is `persisting`).
+    package var stored: [StoreChange] = []
+    /// The number of the last change in `stored` (0 when none).
+    package var lastStoreSeq: UInt64 = 0
 
     /// No effects.
     package init() {}
@@ -19,7 +23,9 @@ package struct Effects: Sendable {
     }
 
     /// Whether there is nothing to do.
-    package var isEmpty: Bool { resolved.isEmpty && signaledWorkers.isEmpty && observations.isEmpty }
+    package var isEmpty: Bool {
+        resolved.isEmpty && signaledWorkers.isEmpty && observations.isEmpty && stored.isEmpty
+    }
 }
 
 /// A duration the core measured at a transition, for the metrics' histograms.

@@ -106,7 +106,7 @@ extension SchedulerCore {
             case .sameAs(let index):
                 outcomes.append(.existing(lookup(outcomes[index].taskID)))
             case .create(let fingerprint):
-                let id = create(request, now: now, effects: &effects)
+                let id = create(request, fingerprint: fingerprint ?? 0, now: now, effects: &effects)
                 if let key = request.idempotencyKey, let fingerprint {
                     idempotency[key] = IdempotencyEntry(taskID: id, fingerprint: fingerprint)
                 }
@@ -116,16 +116,20 @@ extension SchedulerCore {
         return outcomes
     }
 
-    private mutating func create(_ request: SubmitRequest, now: Timestamp, effects: inout Effects) -> TaskID {
+    private mutating func create(
+        _ request: SubmitRequest, fingerprint: UInt64, now: Timestamp, effects: inout Effects
+    ) -> TaskID {
         let id = TaskID(rawValue: nextTaskID)
         nextTaskID += 1
         // Share one string storage per function name across all its tasks.
         let functionIndex = functionIndex[request.function]!
         let maxRetries = request.maxRetries ?? configuration.defaultMaxRetries
-        _ = tasks.insert(
-            TaskRecord(
-                id: id, request: request, function: functionNames[functionIndex], functionIndex: functionIndex,
-                maxRetries: maxRetries, now: now))
+        var record = TaskRecord(
+            id: id, request: request, function: functionNames[functionIndex], functionIndex: functionIndex,
+            maxRetries: maxRetries, now: now)
+        record.fingerprint = fingerprint
+        let slot = tasks.insert(record)
+        if persisting { storeRecord(at: slot, created: true, effects: &effects) }
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
         functionCounts[functionIndex].submitted += 1

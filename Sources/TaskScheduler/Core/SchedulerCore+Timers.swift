@@ -53,7 +53,7 @@ extension SchedulerCore {
             evictOldestFinished(now: now, effects: &effects)
         }
         while let id = tombstoneOrder.first, tombstones[id]!.expiresAt <= now {
-            dropOldestTombstone()
+            dropOldestTombstone(effects: &effects)
         }
     }
 
@@ -83,17 +83,19 @@ extension SchedulerCore {
         finishedBytes -= record.retainedBytes
         stateCounts[record.state.index] -= 1
         counters.evicted += 1
-        tombstones[id] = Tombstone(
-            expiresAt: now + configuration.tombstoneTTL, idempotencyKey: record.idempotencyKey)
+        let until = now + configuration.tombstoneTTL
+        tombstones[id] = Tombstone(expiresAt: until, idempotencyKey: record.idempotencyKey)
         tombstoneOrder.append(id)
-        if tombstoneOrder.count > configuration.maxTombstones { dropOldestTombstone() }
+        if persisting { store(.evicted(id, until: until), effects: &effects) }
+        if tombstoneOrder.count > configuration.maxTombstones { dropOldestTombstone(effects: &effects) }
         for waiter in record.waiters {
             resolveWaiter(waiter, except: id, effects: &effects)
         }
     }
 
-    private mutating func dropOldestTombstone() {
+    mutating func dropOldestTombstone(effects: inout Effects) {
         guard let id = tombstoneOrder.popFirst(), let tombstone = tombstones.removeValue(forKey: id) else { return }
+        if persisting { store(.forgotten(id), effects: &effects) }
         if let key = tombstone.idempotencyKey, idempotency[key]?.taskID == id {
             idempotency[key] = nil
         }

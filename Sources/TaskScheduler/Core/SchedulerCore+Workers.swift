@@ -192,6 +192,8 @@ extension SchedulerCore {
             releaseZombie(id, from: workerID)
             return .notHolder
         }
+        // A report on a task still in the worker's outbox cannot come from a run of it: the worker never got it.
+        guard tasks[slot: task].delivered else { return .notHolder }
         let state = tasks[slot: task].state
         workers[workerID]!.held.remove(id)
         switch state {

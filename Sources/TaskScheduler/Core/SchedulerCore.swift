@@ -43,6 +43,10 @@ package struct SchedulerCore: Sendable {
     package internal(set) var counters = SchedulerCounters()
     /// Whether events record the durations they measure (`Effects.observations`): only when someone reads them.
     package var observing = false
+    /// Whether events list their changes for the durable store (`Effects.stored`).
+    package var persisting = false
+    /// The number of the last change listed for the store in this run.
+    package internal(set) var storeSeq: UInt64 = 0
     /// False once draining started: submissions fail with `shutting_down`.
     package internal(set) var accepting = true
 
@@ -113,6 +117,7 @@ package struct SchedulerCore: Sendable {
             finished.append(id)
             finishedBytes += tasks[slot: index].retainedBytes
         }
+        if persisting { storeRecord(at: index, created: false, effects: &effects) }
         notifyWaiters(of: id, effects: &effects)
         if next.isTerminal {
             // The one just finished stays even if it alone is over the byte bound.
@@ -123,6 +128,22 @@ package struct SchedulerCore: Sendable {
             }
         }
         return true
+    }
+
+    /// Lists the record in `slot` for the store (as created, or as changed) and stamps it with the change's number.
+    mutating func storeRecord(at slot: Int, created: Bool, effects: inout Effects) {
+        storeSeq += 1
+        tasks[slot: slot].storeSeq = storeSeq
+        let record = tasks[slot: slot]
+        effects.stored.append(created ? .created(record) : .updated(record))
+        effects.lastStoreSeq = storeSeq
+    }
+
+    /// Lists a change that is not a record's for the store.
+    mutating func store(_ change: StoreChange, effects: inout Effects) {
+        storeSeq += 1
+        effects.stored.append(change)
+        effects.lastStoreSeq = storeSeq
     }
 
     /// Schedules a pending task: onto the least-loaded worker with room that offers its function, else into the

@@ -18,6 +18,12 @@ public struct TaskFailure: Hashable, Sendable {
         /// The execution deadline (`timeout_s`) passed.
         public static let timeout = Code(.timeout)
 
+        /// The code for a wire string, or nil for one this build does not know.
+        public init?(rawValue: String) {
+            guard let base = Base(rawValue: rawValue) else { return nil }
+            self.base = base
+        }
+
         /// The wire string, e.g. `function_error`.
         public var rawValue: String { base.rawValue }
         /// The wire string.
@@ -30,6 +36,21 @@ public struct TaskFailure: Hashable, Sendable {
     public var title: String
     /// What happened to this task.
     public var detail: String
+
+    /// The failure of `code` with its title, as a store reads it back.
+    public init(code: Code, detail: String) {
+        switch code {
+        case .workerDied: self = .workerDied(detail)
+        case .timeout: self = .timeout(detail)
+        default: self = .functionError(detail)
+        }
+    }
+
+    init(code: Code, title: String, detail: String) {
+        self.code = code
+        self.title = title
+        self.detail = detail
+    }
 
     /// The function failed with `detail`.
     public static func functionError(_ detail: String) -> TaskFailure {

@@ -44,6 +44,13 @@ public struct TaskRecord: Sendable {
     /// The worker that holds the task while it is running or canceling.
     public internal(set) var holder: WorkerID?
 
+    /// The fingerprint of the request its idempotency key is bound to (0 without a key); the store keeps it so a
+    /// replay after a restart is judged as before.
+    public package(set) var fingerprint: UInt64 = 0
+    /// The number of the last `StoreChange` about this record (0 when never stored): an answer that shows the
+    /// record waits until the store has committed that change.
+    public package(set) var storeSeq: UInt64 = 0
+
     /// The interned index of `function`.
     var functionIndex: Int32 = 0
     /// Queue-entry identity: a queue entry is live only while it matches (lazy removal from queues).
@@ -65,6 +72,36 @@ public struct TaskRecord: Sendable {
     public var retainedBytes: Int {
         256 + args.count + (result?.count ?? 0) + (error?.detail.utf8.count ?? 0)
             + tags.reduce(0) { $0 + $1.utf8.count } + (idempotencyKey?.utf8.count ?? 0)
+    }
+
+    /// A record as the store kept it (for recovery): every field given.
+    public init(
+        id: TaskID, function: String, args: Payload, priority: Int, timeout: Duration?, maxRetries: Int,
+        tags: [String], idempotencyKey: String?, fingerprint: UInt64, traceparent: String?, createdAt: Timestamp,
+        state: TaskState, version: UInt64, result: Payload?, error: TaskFailure?, attempt: Int, updatedAt: Timestamp,
+        startedAt: Timestamp?, finishedAt: Timestamp?, expiresAt: Timestamp?, cancel: CancelInfo?
+    ) {
+        self.id = id
+        self.function = function
+        self.args = args
+        self.priority = priority
+        self.timeout = timeout
+        self.maxRetries = maxRetries
+        self.tags = tags
+        self.idempotencyKey = idempotencyKey
+        self.fingerprint = fingerprint
+        self.traceparent = traceparent
+        self.createdAt = createdAt
+        self.state = state
+        self.version = version
+        self.result = result
+        self.error = error
+        self.attempt = attempt
+        self.updatedAt = updatedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.expiresAt = expiresAt
+        self.cancel = cancel
     }
 
     init(id: TaskID, request: SubmitRequest, function: String, functionIndex: Int, maxRetries: Int, now: Timestamp) {

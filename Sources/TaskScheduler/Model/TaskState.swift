@@ -52,4 +52,11 @@ public struct CancelInfo: Hashable, Sendable {
     public var confirm: CancelConfirm?
     /// True when the worker finished the function after the cancel was accepted (its result was discarded).
     public var workerFinished: Bool
+
+    /// Creates one (as a store reads it back).
+    public init(requestedAt: Timestamp, confirm: CancelConfirm?, workerFinished: Bool) {
+        self.requestedAt = requestedAt
+        self.confirm = confirm
+        self.workerFinished = workerFinished
+    }
 }

@@ -14,6 +14,8 @@ public final class Scheduler: Sendable {
         var signalHandlers: [WorkerID: @Sendable (_ cancelRequests: Bool) -> Void] = [:]
         /// Receives the durations core events measured, outside the lock.
         var observer: (@Sendable ([Observation]) -> Void)?
+        /// Receives the changes for the durable store, under the lock, in the core's order.
+        var storeSink: (@Sendable ([StoreChange]) -> Void)?
     }
 
     let state: Mutex<State>
@@ -57,6 +59,9 @@ public final class Scheduler: Sendable {
         var signals: [(@Sendable (Bool) -> Void, Bool)] = []
         var observations: [Observation] = []
         var observer: (@Sendable ([Observation]) -> Void)?
+        /// The number of the last change the event handed to the durable store (0 for none): an acknowledgement of
+        /// the event waits until the store has committed it.
+        public internal(set) var storeSeq: UInt64 = 0
 
         /// Nothing to do.
         public init() {}
@@ -66,9 +71,12 @@ public final class Scheduler: Sendable {
 
         /// Adds `other`'s work after this one's.
         public mutating func append(_ other: Wakeups) {
+            storeSeq = max(storeSeq, other.storeSeq)
             if other.isEmpty { return }
+            let seq = storeSeq
             if isEmpty {
                 self = other
+                storeSeq = seq
                 return
             }
             resumes.append(contentsOf: other.resumes)
@@ -118,6 +126,10 @@ extension Scheduler.State {
         if effects.isEmpty { return work }
         var effects = effects
         core.settleParkedPolls(now: now, effects: &effects)
+        if !effects.stored.isEmpty {
+            storeSink?(effects.stored)
+            work.storeSeq = effects.lastStoreSeq
+        }
         for (id, result) in effects.resolved {
             if let continuation = continuations.removeValue(forKey: id) {
                 work.resumes.append((continuation, result))

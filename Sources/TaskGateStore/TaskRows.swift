@@ -1,0 +1,222 @@
+import TaskScheduler
+
+/// The `tasks` table: one row per task the scheduler holds, live or evicted (a tombstone), and the statements
+/// that write and read it. Ids, fingerprints and times are stored as 64-bit integers (ids and fingerprints by bit
+/// pattern, times as nanoseconds since the epoch); states, failure codes and cancel confirms as their wire strings.
+///
+/// Owner: the statements belong to the store's writer thread after `init` (or to the loading thread before it).
+final class TaskRows: @unchecked Sendable {  // its statements are used by one thread at a time (see Owner)
+    /// The table, created with the database (schema version 1).
+    static let schema = """
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            function TEXT NOT NULL,
+            args BLOB,
+            priority INTEGER NOT NULL,
+            timeout_ns INTEGER,
+            max_retries INTEGER NOT NULL,
+            tags BLOB,
+            idempotency_key TEXT,
+            fingerprint INTEGER NOT NULL,
+            traceparent TEXT,
+            created_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            result BLOB,
+            error_code TEXT,
+            error_detail TEXT,
+            attempt INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            expires_at INTEGER,
+            cancel_requested_at INTEGER,
+            cancel_confirm TEXT,
+            cancel_worker_finished INTEGER,
+            tombstone_until INTEGER
+        );
+        """
+
+    private let insert: SQLiteStatement
+    private let update: SQLiteStatement
+    private let evict: SQLiteStatement
+    private let forget: SQLiteStatement
+
+    init(_ connection: SQLiteConnection) throws(StoreError) {
+        insert = try connection.prepare(
+            """
+            INSERT OR REPLACE INTO tasks (id, state, version, result, error_code, error_detail, attempt, updated_at,
+                started_at, finished_at, expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished,
+                function, args, priority, timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent,
+                created_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                ?23, ?24)
+            """)
+        update = try connection.prepare(
+            """
+            UPDATE tasks SET state = ?2, version = ?3, result = ?4, error_code = ?5, error_detail = ?6, attempt = ?7,
+                updated_at = ?8, started_at = ?9, finished_at = ?10, expires_at = ?11, cancel_requested_at = ?12,
+                cancel_confirm = ?13, cancel_worker_finished = ?14
+            WHERE id = ?1
+            """)
+        evict = try connection.prepare(
+            """
+            UPDATE tasks SET args = NULL, result = NULL, error_detail = NULL, tags = NULL, traceparent = NULL,
+                tombstone_until = ?2
+            WHERE id = ?1
+            """)
+        forget = try connection.prepare("DELETE FROM tasks WHERE id = ?1")
+    }
+
+    /// Writes a batch of changes, folding each task's consecutive record changes into its last one.
+    func write(_ changes: ArraySlice<StoreChange>) throws(StoreError) {
+        var folded: [StoreChange] = []
+        folded.reserveCapacity(changes.count)
+        var last: [TaskID: Int] = [:]
+        last.reserveCapacity(changes.count)
+        for change in changes {
+            if case .updated(let record) = change, let index = last[record.id] {
+                switch folded[index] {
+                case .created:
+                    folded[index] = .created(record)
+                    continue
+                case .updated:
+                    folded[index] = .updated(record)
+                    continue
+                case .evicted, .forgotten:
+                    break
+                }
+            }
+            last[change.taskID] = folded.count
+            folded.append(change)
+        }
+        for change in folded {
+            switch change {
+            case .created(let record):
+                bindState(insert, record)
+                insert.bind(15, record.function)
+                insert.bind(16, bytes: record.args.bytes)
+                insert.bind(17, Int64(record.priority))
+                insert.bind(18, record.timeout.map { $0.nanoseconds })
+                insert.bind(19, Int64(record.maxRetries))
+                insert.bind(20, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
+                insert.bind(21, record.idempotencyKey)
+                insert.bind(22, Int64(bitPattern: record.fingerprint))
+                insert.bind(23, record.traceparent)
+                insert.bind(24, record.createdAt.nanoseconds)
+                while try insert.step() {}
+            case .updated(let record):
+                bindState(update, record)
+                while try update.step() {}
+            case .evicted(let id, let until):
+                evict.bind(1, Int64(bitPattern: id.rawValue))
+                evict.bind(2, until.nanoseconds)
+                while try evict.step() {}
+            case .forgotten(let id):
+                forget.bind(1, Int64(bitPattern: id.rawValue))
+                while try forget.step() {}
+            }
+        }
+    }
+
+    /// Binds parameters 1 to 14: the id and what changes over a task's life.
+    private func bindState(_ statement: SQLiteStatement, _ record: TaskRecord) {
+        statement.bind(1, Int64(bitPattern: record.id.rawValue))
+        statement.bind(2, record.state.rawValue)
+        statement.bind(3, Int64(bitPattern: record.version))
+        statement.bind(4, bytes: record.result?.bytes)
+        statement.bind(5, record.error?.code.rawValue)
+        statement.bind(6, record.error?.detail)
+        statement.bind(7, Int64(record.attempt))
+        statement.bind(8, record.updatedAt.nanoseconds)
+        statement.bind(9, record.startedAt?.nanoseconds)
+        statement.bind(10, record.finishedAt?.nanoseconds)
+        statement.bind(11, record.expiresAt?.nanoseconds)
+        statement.bind(12, record.cancel?.requestedAt.nanoseconds)
+        statement.bind(13, record.cancel?.confirm?.rawValue)
+        statement.bind(14, record.cancel.map { $0.workerFinished ? 1 : 0 })
+    }
+
+    /// Every row: live records and tombstones.
+    static func load(_ connection: SQLiteConnection) throws(StoreError) -> RecoveredTasks {
+        let query = try connection.prepare(
+            """
+            SELECT id, state, version, result, error_code, error_detail, attempt, updated_at, started_at, finished_at,
+                expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished, function, args, priority,
+                timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, created_at, tombstone_until
+            FROM tasks ORDER BY id
+            """)
+        var recovered = RecoveredTasks()
+        // One string storage per function name, shared by all its tasks.
+        var functions: [String: String] = [:]
+        while try query.step() {
+            let id = TaskID(rawValue: UInt64(bitPattern: query.int64(0)))
+            let key = query.text(20)
+            let fingerprint = UInt64(bitPattern: query.int64(21))
+            if let until = query.optionalInt64(24) {
+                recovered.tombstones.append(
+                    StoredTombstone(
+                        id: id, until: Timestamp(nanoseconds: until), idempotencyKey: key, fingerprint: fingerprint))
+                continue
+            }
+            guard let state = query.text(1).flatMap(TaskState.init(rawValue:)) else {
+                throw StoreError(.corrupt, "task \(id) has the unknown state '\(query.text(1) ?? "")'")
+            }
+            let name = query.text(14) ?? ""
+            let function: String
+            if let shared = functions[name] {
+                function = shared
+            } else {
+                functions[name] = name
+                function = name
+            }
+            let error = query.text(4).map { code in
+                TaskFailure(code: TaskFailure.Code(rawValue: code) ?? .functionError, detail: query.text(5) ?? "")
+            }
+            let cancel = query.optionalInt64(11).map { requested in
+                CancelInfo(
+                    requestedAt: Timestamp(nanoseconds: requested),
+                    confirm: query.text(12).flatMap(CancelConfirm.init(rawValue:)),
+                    workerFinished: query.int64(13) != 0)
+            }
+            let record = TaskRecord(
+                id: id, function: function, args: Payload(query.bytes(15) ?? Array("null".utf8)),
+                priority: Int(query.int64(16)), timeout: query.optionalInt64(17).map { .nanoseconds($0) },
+                maxRetries: Int(query.int64(18)), tags: query.bytes(19).map(decode) ?? [], idempotencyKey: key,
+                fingerprint: fingerprint, traceparent: query.text(22),
+                createdAt: Timestamp(nanoseconds: query.int64(23)), state: state,
+                version: UInt64(bitPattern: query.int64(2)), result: query.bytes(3).map(Payload.init),
+                error: error, attempt: Int(query.int64(6)), updatedAt: Timestamp(nanoseconds: query.int64(7)),
+                startedAt: query.optionalInt64(8).map(Timestamp.init),
+                finishedAt: query.optionalInt64(9).map(Timestamp.init),
+                expiresAt: query.optionalInt64(10).map(Timestamp.init), cancel: cancel)
+            recovered.records.append(record)
+        }
+        return recovered
+    }
+
+    /// Tags as one blob: each tag's UTF-8 length in two bytes (big-endian; a tag is at most 65,535 bytes), then it.
+    static func encode(_ tags: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for tag in tags {
+            let utf8 = Array(tag.utf8.prefix(0xFFFF))
+            bytes.append(UInt8(utf8.count >> 8))
+            bytes.append(UInt8(utf8.count & 0xFF))
+            bytes.append(contentsOf: utf8)
+        }
+        return bytes
+    }
+
+    /// The tags of a blob written by `encode`.
+    static func decode(_ bytes: [UInt8]) -> [String] {
+        var tags: [String] = []
+        var index = 0
+        while index + 2 <= bytes.count {
+            let count = Int(bytes[index]) << 8 | Int(bytes[index + 1])
+            let end = min(bytes.count, index + 2 + count)
+            tags.append(String(decoding: bytes[(index + 2)..<end], as: UTF8.self))
+            index = end
+        }
+        return tags
+    }
+}

@@ -1,0 +1,23 @@
+extension Scheduler {
+    /// Turns persistence on: from now on every event hands its changes to `sink`, under the scheduler's lock and in
+    /// the core's order, numbered from 1 (the first change `sink` receives is number 1). Call it once, before
+    /// `restore` and before any other event.
+    public func attachStore(_ sink: @escaping @Sendable ([StoreChange]) -> Void) {
+        state.withLock { state in
+            precondition(state.storeSink == nil && state.core.storeSeq == 0, "attach the store once, first")
+            state.core.persisting = true
+            state.storeSink = sink
+        }
+    }
+
+    /// Loads what the store held at start (see `SchedulerCore.restore`); the changes it makes go to the store.
+    public func restore(_ recovered: RecoveredTasks) -> RecoverySummary {
+        perform { core, now, effects in core.restore(recovered, now: now, effects: &effects) }
+    }
+
+    /// The number of the last change handed to the store: an answer that reflects everything the scheduler did so
+    /// far (say, that a task is gone) waits until the store has committed this one.
+    public var storeSeq: UInt64 {
+        read { $0.storeSeq }
+    }
+}
