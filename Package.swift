@@ -141,7 +141,9 @@ let package = Package(
             name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite", "TaskScheduler", "TaskGateTesting"]),
         .testTarget(
             name: "TaskGateHTTPTests",
-            dependencies: ["TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions"]
+            dependencies: [
+                "TaskGateHTTP", "TaskGateTesting", "TaskGateAPI", "TaskScheduler", "TaskGateFunctions", "TaskGateStore",
+            ]
         ),
         .testTarget(
             name: "TaskGateClientTests",

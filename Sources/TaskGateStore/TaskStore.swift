@@ -41,6 +41,8 @@ public final class TaskStore: Sendable {
         do throws(StoreError) {
             recovered = try TaskRows.load(directory.connection)
             rows = try TaskRows(directory.connection)
+            // Pages freed since the last run go back to the file system now (in a run, a few every 512 commits).
+            try directory.connection.execute("PRAGMA incremental_vacuum")
         } catch {
             directory.close()
             throw error
@@ -90,6 +92,11 @@ public final class TaskStore: Sendable {
 
     /// Test seam: makes the next commits fail as a full disk would.
     public var faults: GroupCommitWriter<StoreChange>.Faults { writer.faults }
+
+    /// Test seam: while held, nothing commits (see `GroupCommitWriter.hold`).
+    public func hold(_ on: Bool) {
+        writer.hold(on)
+    }
 
     /// Commits what is queued, stops the writer and closes the directory (releasing its lock).
     public func stop() {

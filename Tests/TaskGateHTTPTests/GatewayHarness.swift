@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TaskGateHTTP
+import TaskGateStore
 import TaskGateTesting
 import TaskScheduler
 import Testing
@@ -14,8 +15,13 @@ struct GatewayHarness {
     let gateway: Gateway
     let client: InMemoryClient
     let worker: WorkerID
+    /// The durable store, when the harness was made with one (in a new temporary directory).
+    let store: TaskStore?
+    /// The store's temporary directory.
+    let directory: String?
 
     init(
+        durable: Bool = false,
         scheduler configure: (inout SchedulerConfiguration) -> Void = { _ in },
         gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in }
     ) throws {
@@ -26,8 +32,20 @@ struct GatewayHarness {
             configuration: configuration, clock: clock, logger: quietLogger, observer: metrics.observe)
         var gatewayConfiguration = Gateway.Configuration()
         configureGateway(&gatewayConfiguration)
+        if durable {
+            var template = Array("/tmp/taskgate-gateway-XXXXXX".utf8CString)
+            let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+            let store = try TaskStore.open(path: directory + "/store", durability: .os)
+            scheduler.attachStore(store.append)
+            self.store = store
+            self.directory = directory
+        } else {
+            store = nil
+            directory = nil
+        }
         gateway = Gateway(
-            scheduler: scheduler, configuration: gatewayConfiguration, metrics: metrics, logger: quietLogger)
+            scheduler: scheduler, configuration: gatewayConfiguration, metrics: metrics, store: store,
+            logger: quietLogger)
         client = InMemoryClient(gateway: gateway)
         worker = try scheduler.registerWorker(WorkerRegistration(name: "fake", functions: ["f"], capacity: 4))
     }
@@ -92,6 +110,12 @@ struct GatewayHarness {
     func parked(_ count: Int) async {
         await yield(until: gateway.parked >= count)
         #expect(gateway.parked >= count)
+    }
+
+    /// Stops the store and removes its directory.
+    func close() {
+        store?.stop()
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     /// Moves the clock and fires what fell due.

@@ -45,6 +45,12 @@ struct StoreDirectoryTests {
             Glibc.close(fd)
         }
 
+        /// A file's size in bytes (0 when missing).
+        func size(_ name: String) -> Int {
+            var status = stat()
+            return stat(path + "/" + name, &status) == 0 ? Int(status.st_size) : 0
+        }
+
         func read(_ name: String) -> [UInt8] {
             let fd = open(path + "/" + name, O_RDONLY)
             guard fd >= 0 else { return [] }
