@@ -13,7 +13,7 @@ struct DurableGatewayTests {
         defer { h.close() }
         let store = try #require(h.store)
         store.hold(true)
-        let answered = Flag()
+        let answered = OnceFlag()
         let submission = Task {
             let response = await h.send("POST", "/tasks", json: #"{"function":"f","args":1}"#)
             answered.open()
@@ -58,7 +58,10 @@ struct DurableGatewayTests {
     }
 
     @Test func aFullDiskRefusesSubmissionsKeepsReadsAndRecovers() async throws {
-        let h = try GatewayHarness(durable: true) { _ in } gateway: { $0.storeTimeout = .milliseconds(50) }
+        let h = try GatewayHarness(durable: true) { _ in
+        } gateway: {
+            $0.storeTimeout = .milliseconds(50)
+        }
         defer { h.close() }
         let store = try #require(h.store)
         let stored = try await h.submit("\"kept\"")
@@ -99,13 +102,4 @@ final class Counter: Sendable {
     func add() { count.add(1, ordering: .relaxed) }
 
     var value: Int { count.load(ordering: .relaxed) }
-}
-
-/// A flag set once from any thread.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-
-    func open() { value.store(true, ordering: .releasing) }
-
-    var isOpen: Bool { value.load(ordering: .acquiring) }
 }

@@ -75,7 +75,7 @@ struct GroupCommitWriterTests {
         let writer = try startWriter(temporary, .fsync)
         writer.hold(true)
         let seq = writer.enqueue([7, 8])
-        let acknowledged = Flag()
+        let acknowledged = OnceFlag()
         writer.whenCommitted(seq, timeout: .seconds(60)) { _ in acknowledged.open() }
         // Held: nothing can have committed, so the acknowledgement must not have run.
         #expect(!acknowledged.isOpen)
@@ -120,7 +120,7 @@ struct GroupCommitWriterTests {
         let writer = try startWriter(temporary, .os)
         writer.hold(true)
         let seq = writer.enqueue(Array(0..<10))
-        let acknowledged = Flag()
+        let acknowledged = OnceFlag()
         writer.whenCommitted(seq, timeout: .seconds(60)) { outcome in
             if case .success = outcome { acknowledged.open() }
         }
@@ -136,8 +136,8 @@ struct GroupCommitWriterTests {
         let writer = try startWriter(temporary, .os)
         writer.faults.failNextCommits(1_000_000)
         let seq = writer.enqueue([1])
-        let outcome = Flag()
-        let failed = Flag()
+        let outcome = OnceFlag()
+        let failed = OnceFlag()
         writer.whenCommitted(seq, timeout: .seconds(60)) { result in
             if case .failure = result { failed.open() }
             outcome.open()
@@ -147,13 +147,4 @@ struct GroupCommitWriterTests {
         #expect(outcome.isOpen && failed.isOpen)
         #expect(try rows(temporary.path).isEmpty)
     }
-}
-
-/// A flag set once from any thread.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-
-    func open() { value.store(true, ordering: .releasing) }
-
-    var isOpen: Bool { value.load(ordering: .acquiring) }
 }

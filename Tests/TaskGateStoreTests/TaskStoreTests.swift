@@ -91,13 +91,14 @@ struct TaskStoreTests {
             SubmitRequest(
                 function: "g", args: Payload(json: #""e""#), priority: 7, timeout: .seconds(90),
                 tags: ["a", "ünïcode tag", ""], idempotencyKey: "key-e"))
-        if case .existing(let lookup) = replay { #expect(lookup.record?.id == evicted) } else {
+        if case .existing(let lookup) = replay {
+            #expect(lookup.record?.id == evicted)
+        } else {
             Issue.record("the key of a stored task made a new one: \(replay)")
         }
     }
 
-    func expectSame(_ restored: TaskRecord, _ original: TaskRecord, sourceLocation: SourceLocation = #_sourceLocation)
-    {
+    func expectSame(_ restored: TaskRecord, _ original: TaskRecord, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(restored.id == original.id, sourceLocation: sourceLocation)
         #expect(restored.function == original.function, sourceLocation: sourceLocation)
         #expect(restored.args == original.args, sourceLocation: sourceLocation)
