@@ -26,6 +26,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     /// Writes one batch of items inside its transaction.
     public typealias Apply = @Sendable (ArraySlice<Item>, StoreTransaction) throws(StoreError) -> Void
+    /// Housekeeping run in a transaction of its own while nothing waits to be written; returns whether there is more.
+    public typealias Maintenance = @Sendable (StoreTransaction) throws(StoreError) -> Bool
 
     /// Counts for the metrics and tests.
     public struct Counts: Sendable, Equatable {
@@ -80,6 +82,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private let observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)?
     private let directory: StoreDirectory
     private let apply: Apply
+    private let maintenance: Maintenance?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var queue: [Item] = []
@@ -96,11 +99,13 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// Starts the writer thread over `directory`; `apply` writes each batch.
     public init(
         directory: StoreDirectory, maxBatch: Int = 4_096,
-        observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)? = nil, apply: @escaping Apply
+        observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)? = nil,
+        maintenance: Maintenance? = nil, apply: @escaping Apply
     ) throws(StoreError) {
         self.directory = directory
         self.maxBatch = maxBatch
         self.observe = observe
+        self.maintenance = maintenance
         self.apply = apply
         mutex = .allocate(capacity: 1)
         condition = Self.monotonicCondition()
@@ -241,7 +246,35 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
                 settleSuccess(through: last)
                 break
             }
+            maintainWhileIdle()
         }
+    }
+
+    /// Runs `maintenance` step by step while no item waits; a failed step is left for a later idle moment.
+    private func maintainWhileIdle() {
+        guard let maintenance else { return }
+        while isIdle {
+            var more = false
+            do throws(StoreError) {
+                try directory.connection.execute("BEGIN IMMEDIATE")
+                do throws(StoreError) {
+                    more = try maintenance(StoreTransaction(connection: directory.connection))
+                    try directory.connection.execute("COMMIT")
+                } catch {
+                    try? directory.connection.execute("ROLLBACK")
+                    throw error
+                }
+            } catch {
+                return
+            }
+            if !more { return }
+        }
+    }
+
+    private var isIdle: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.isEmpty && !stopping && failing == nil
     }
 
     /// Waits for items and takes up to `maxBatch` of them with the number of the last; nil once stopping with
@@ -377,6 +410,15 @@ public struct StoreTransaction: @unchecked Sendable {  // used only on the write
             }
         }
         while try statement.step() {}
+    }
+
+    /// The first column of a query's first row as an integer (0 when there is none).
+    public func integer(_ sql: String) throws(StoreError) -> Int64 {
+        let statement = try connection.prepare(sql)
+        guard try statement.step() else { return 0 }
+        let value = statement.int64(0)
+        while try statement.step() {}
+        return value
     }
 
     /// The rows of a query's first column, as text.

@@ -41,21 +41,22 @@ public final class TaskStore: Sendable {
         do throws(StoreError) {
             recovered = try TaskRows.load(directory.connection)
             rows = try TaskRows(directory.connection)
-            // Pages freed since the last run go back to the file system now (in a run, a few every 512 commits).
+            // Pages freed and not yet given back in the last run go back to the file system now.
             try directory.connection.execute("PRAGMA incremental_vacuum")
         } catch {
             directory.close()
             throw error
         }
-        let batches = Atomic<Int>(0)
-        let writer = try GroupCommitWriter<StoreChange>(directory: directory, observe: observe) {
-            (changes, transaction) throws(StoreError) in
-            try rows.write(changes)
-            // Give freed pages back to the file system now and then, so the file shrinks after retention evicts.
-            if batches.wrappingAdd(1, ordering: .relaxed).newValue % 512 == 0 {
-                try transaction.execute("PRAGMA incremental_vacuum(4096)")
+        // Freed pages go back to the file system while the writer is idle, 1,024 (4 MiB) per step, so the file
+        // shrinks once retention evicted tasks, and a burst of writes waits for at most one step.
+        let writer = try GroupCommitWriter<StoreChange>(
+            directory: directory, observe: observe,
+            maintenance: { transaction throws(StoreError) in
+                guard try transaction.integer("PRAGMA freelist_count") > 0 else { return false }
+                try transaction.execute("PRAGMA incremental_vacuum(1024)")
+                return try transaction.integer("PRAGMA freelist_count") > 0
             }
-        }
+        ) { (changes, transaction) throws(StoreError) in try rows.write(changes) }
         return TaskStore(
             path: path, durability: durability, recovered: recovered, loadDuration: ContinuousClock.now - started,
             writer: writer)
