@@ -96,12 +96,14 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private let committedSeq = Atomic<UInt64>(0)
     private let counts = Mutex(Counts())
 
-    /// Starts the writer thread over `directory`; `apply` writes each batch.
+    /// Starts the writer thread over `directory`; `apply` writes each batch. With `startHeld` it takes no batch (and
+    /// does not touch the connection) until `hold(false)`, so the caller may still read the database meanwhile.
     public init(
         directory: StoreDirectory, maxBatch: Int = 4_096,
         observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)? = nil,
-        maintenance: Maintenance? = nil, apply: @escaping Apply
+        maintenance: Maintenance? = nil, startHeld: Bool = false, apply: @escaping Apply
     ) throws(StoreError) {
+        self.held = startHeld
         self.directory = directory
         self.maxBatch = maxBatch
         self.observe = observe

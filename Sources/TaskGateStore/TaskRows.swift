@@ -137,28 +137,35 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         statement.bind(14, record.cancel.map { $0.workerFinished ? 1 : 0 })
     }
 
-    /// Every row: live records and tombstones.
-    static func load(_ connection: SQLiteConnection) throws(StoreError) -> RecoveredTasks {
+    /// The tombstones, and how many live records there are.
+    static func loadTombstones(_ connection: SQLiteConnection) throws(StoreError) -> ([StoredTombstone], Int) {
+        let query = try connection.prepare(
+            "SELECT id, idempotency_key, fingerprint, tombstone_until FROM tasks WHERE tombstone_until IS NOT NULL")
+        var tombstones: [StoredTombstone] = []
+        while try query.step() {
+            tombstones.append(
+                StoredTombstone(
+                    id: TaskID(rawValue: UInt64(bitPattern: query.int64(0))),
+                    until: Timestamp(nanoseconds: query.int64(3)), idempotencyKey: query.text(1),
+                    fingerprint: UInt64(bitPattern: query.int64(2))))
+        }
+        let live = try connection.strings("SELECT count(*) FROM tasks WHERE tombstone_until IS NULL")
+        return (tombstones, live.first.flatMap { Int($0) } ?? 0)
+    }
+
+    /// Every live record, in id order, each handed to `add` as it is read.
+    static func loadRecords(_ connection: SQLiteConnection, _ add: (TaskRecord) -> Void) throws(StoreError) {
         let query = try connection.prepare(
             """
             SELECT id, state, version, result, error_code, error_detail, attempt, updated_at, started_at, finished_at,
                 expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished, function, args, priority,
-                timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, created_at, tombstone_until
-            FROM tasks ORDER BY id
+                timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, created_at
+            FROM tasks WHERE tombstone_until IS NULL ORDER BY id
             """)
-        var recovered = RecoveredTasks()
         // One string storage per function name, shared by all its tasks.
         var functions: [String: String] = [:]
         while try query.step() {
             let id = TaskID(rawValue: UInt64(bitPattern: query.int64(0)))
-            let key = query.text(20)
-            let fingerprint = UInt64(bitPattern: query.int64(21))
-            if let until = query.optionalInt64(24) {
-                recovered.tombstones.append(
-                    StoredTombstone(
-                        id: id, until: Timestamp(nanoseconds: until), idempotencyKey: key, fingerprint: fingerprint))
-                continue
-            }
             guard let state = query.text(1).flatMap(TaskState.init(rawValue:)) else {
                 throw StoreError(.corrupt, "task \(id) has the unknown state '\(query.text(1) ?? "")'")
             }
@@ -179,20 +186,19 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
                     confirm: query.text(12).flatMap(CancelConfirm.init(rawValue:)),
                     workerFinished: query.int64(13) != 0)
             }
-            let record = TaskRecord(
-                id: id, function: function, args: Payload(query.bytes(15) ?? Array("null".utf8)),
-                priority: Int(query.int64(16)), timeout: query.optionalInt64(17).map { .nanoseconds($0) },
-                maxRetries: Int(query.int64(18)), tags: query.bytes(19).map(decode) ?? [], idempotencyKey: key,
-                fingerprint: fingerprint, traceparent: query.text(22),
-                createdAt: Timestamp(nanoseconds: query.int64(23)), state: state,
-                version: UInt64(bitPattern: query.int64(2)), result: query.bytes(3).map(Payload.init),
-                error: error, attempt: Int(query.int64(6)), updatedAt: Timestamp(nanoseconds: query.int64(7)),
-                startedAt: query.optionalInt64(8).map(Timestamp.init),
-                finishedAt: query.optionalInt64(9).map(Timestamp.init),
-                expiresAt: query.optionalInt64(10).map(Timestamp.init), cancel: cancel)
-            recovered.records.append(record)
+            add(
+                TaskRecord(
+                    id: id, function: function, args: Payload(query.bytes(15) ?? Array("null".utf8)),
+                    priority: Int(query.int64(16)), timeout: query.optionalInt64(17).map { .nanoseconds($0) },
+                    maxRetries: Int(query.int64(18)), tags: query.bytes(19).map(decode) ?? [],
+                    idempotencyKey: query.text(20), fingerprint: UInt64(bitPattern: query.int64(21)),
+                    traceparent: query.text(22), createdAt: Timestamp(nanoseconds: query.int64(23)), state: state,
+                    version: UInt64(bitPattern: query.int64(2)), result: query.bytes(3).map(Payload.init),
+                    error: error, attempt: Int(query.int64(6)), updatedAt: Timestamp(nanoseconds: query.int64(7)),
+                    startedAt: query.optionalInt64(8).map(Timestamp.init),
+                    finishedAt: query.optionalInt64(9).map(Timestamp.init),
+                    expiresAt: query.optionalInt64(10).map(Timestamp.init), cancel: cancel))
         }
-        return recovered
     }
 
     /// Tags as one blob: each tag's UTF-8 length in two bytes (big-endian; a tag is at most 65,535 bytes), then it.

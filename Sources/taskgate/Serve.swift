@@ -237,19 +237,18 @@ struct Serve: AsyncParsableCommand {
             }
         }
         do {
-            store = try TaskStore.open(path: settings.dataDirectory, durability: settings.durability, observe: observe)
+            store = try TaskStore.open(
+                path: settings.dataDirectory, durability: settings.durability, restoringInto: scheduler,
+                observe: observe)
         } catch {
             throw ValidationError("cannot use the data directory: \(error)")
         }
-        scheduler.attachStore(store.append)
-        let recovered = store.takeRecovered()
-        let started = ContinuousClock.now
-        let summary = scheduler.restore(recovered)
+        let summary = store.recovery
         logger.info(
             "store loaded",
             metadata: [
                 "store.path": "\(settings.dataDirectory)", "store.durability": "\(settings.durability)",
-                "store.load_ms": "\(Int((store.loadDuration + (ContinuousClock.now - started)).seconds * 1000))",
+                "store.load_ms": "\(Int(store.loadDuration.seconds * 1000))",
                 "tasks.finished": "\(summary.finished)", "tasks.pending": "\(summary.pending)",
                 "tasks.retried": "\(summary.retried)", "tasks.failed_worker_died": "\(summary.failedWorkerDied)",
                 "tasks.canceled": "\(summary.canceled)", "tasks.tombstones": "\(summary.tombstones)",

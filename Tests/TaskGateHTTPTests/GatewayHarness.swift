@@ -35,8 +35,7 @@ struct GatewayHarness {
         if durable {
             var template = Array("/tmp/taskgate-gateway-XXXXXX".utf8CString)
             let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-            let store = try TaskStore.open(path: directory + "/store", durability: .os)
-            scheduler.attachStore(store.append)
+            let store = try TaskStore.open(path: directory + "/store", durability: .os, restoringInto: scheduler)
             self.store = store
             self.directory = directory
         } else {

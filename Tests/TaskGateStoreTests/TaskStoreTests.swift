@@ -23,9 +23,8 @@ struct TaskStoreTests {
             var configuration = SchedulerConfiguration()
             configure(&configuration)
             scheduler = Scheduler(configuration: configuration, clock: clock, logger: TaskStoreTests.logger)
-            store = try TaskStore.open(path: path, durability: durability)
-            scheduler.attachStore(store.append)
-            summary = scheduler.restore(store.takeRecovered())
+            store = try TaskStore.open(path: path, durability: durability, restoringInto: scheduler)
+            summary = store.recovery
             for name in ["f", "g"] { scheduler.declareFunction(name) }
         }
 
@@ -154,9 +153,9 @@ struct TaskStoreTests {
         await yield(until: temporary.size(StoreDirectory.databaseName) < full / 10)
         let empty = temporary.size(StoreDirectory.databaseName)
         server.store.stop()
-        let reopened = try TaskStore.open(path: temporary.path, durability: .os)
-        #expect(reopened.takeRecovered().records.isEmpty)
-        reopened.stop()
+        let reopened = try Server(temporary.path, clock: clock)
+        #expect(reopened.summary == RecoverySummary())
+        reopened.store.stop()
         #expect(empty < full / 10, "the store stayed at \(empty) bytes after everything was evicted (was \(full))")
     }
 }

@@ -10,9 +10,20 @@ extension SchedulerCore {
     package mutating func restore(
         _ recovered: RecoveredTasks, now: Timestamp, effects: inout Effects
     ) -> RecoverySummary {
+        restore(
+            tombstones: recovered.tombstones, expectedRecords: recovered.records.count,
+            records: { add in recovered.records.forEach(add) }, now: now, effects: &effects)
+    }
+
+    /// `restore`, with the records streamed: `records` calls `add` once per stored record (each id once), in any order, so that a
+    /// large store is not held twice in memory while it loads. `expectedRecords` sizes the tables in advance.
+    package mutating func restore<E: Error>(
+        tombstones stored: [StoredTombstone], expectedRecords: Int,
+        records: (_ add: (TaskRecord) -> Void) throws(E) -> Void, now: Timestamp, effects: inout Effects
+    ) throws(E) -> RecoverySummary {
         var summary = RecoverySummary()
         var highestID: UInt64 = 0
-        for tombstone in recovered.tombstones.sorted(by: { ($0.until, $0.id) < ($1.until, $1.id) }) {
+        for tombstone in stored.sorted(by: { ($0.until, $0.id) < ($1.until, $1.id) }) {
             highestID = max(highestID, tombstone.id.rawValue)
             tombstones[tombstone.id] = Tombstone(expiresAt: tombstone.until, idempotencyKey: tombstone.idempotencyKey)
             tombstoneOrder.append(tombstone.id)
@@ -22,9 +33,13 @@ extension SchedulerCore {
         }
         summary.tombstones = tombstoneOrder.count
         var finishedRecords: [(at: Timestamp, id: TaskID)] = []
+        finishedRecords.reserveCapacity(expectedRecords)
         var queued: [TaskID] = []
         var inFlight: [TaskID] = []
-        for var record in recovered.records.sorted(by: { $0.id < $1.id }) where tasks.slot(of: record.id) == nil {
+        tasks.reserve(expectedRecords)
+        // Each id comes once (the store's primary key); the table is new, so no lookup guards the insert.
+        try records { (record: TaskRecord) in
+            var record = record
             highestID = max(highestID, record.id.rawValue)
             record.functionIndex = Int32(intern(record.function))
             record.holder = nil
@@ -45,7 +60,16 @@ extension SchedulerCore {
                 finishedBytes += tasks[slot: slot].retainedBytes
             }
         }
-        for (_, id) in finishedRecords.sorted(by: { ($0.at, $0.id) < ($1.at, $1.id) }) { finished.append(id) }
+        queued.sort()
+        inFlight.sort()
+        let finishOrder = { (a: (at: Timestamp, id: TaskID), b: (at: Timestamp, id: TaskID)) in
+            (a.at, a.id) < (b.at, b.id)
+        }
+        if !zip(finishedRecords, finishedRecords.dropFirst()).allSatisfy(finishOrder) {
+            finishedRecords.sort(by: finishOrder)
+        }
+        finished.reserveCapacity(finished.count + finishedRecords.count)
+        for (_, id) in finishedRecords { finished.append(id) }
         summary.finished = finished.count
         summary.pending = queued.count
         nextTaskID = max(nextTaskID, highestID &+ 1)

@@ -32,6 +32,12 @@ struct TaskTable: Sendable {
         slot < records.count && records[slot]?.id == id
     }
 
+    /// Makes room for `count` more records at once (a restart loads many), so the table grows once, not by doubling.
+    mutating func reserve(_ count: Int) {
+        records.reserveCapacity(records.count + count)
+        index.reserveCapacity(index.count + count)
+    }
+
     /// Stores a new record and returns its slot.
     mutating func insert(_ record: TaskRecord) -> Int {
         let slot: Int

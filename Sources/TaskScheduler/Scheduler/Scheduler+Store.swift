@@ -15,6 +15,19 @@ extension Scheduler {
         perform { core, now, effects in core.restore(recovered, now: now, effects: &effects) }
     }
 
+    /// Loads a store streaming its records (see `SchedulerCore.restore(tombstones:expectedRecords:records:)`), under
+    /// the scheduler's lock for the whole load: call it before serving.
+    public func restore<E: Error>(
+        tombstones: [StoredTombstone], expectedRecords: Int,
+        records: (_ add: (TaskRecord) -> Void) throws(E) -> Void
+    ) throws(E) -> RecoverySummary {
+        try perform { (core, now, effects) throws(E) in
+            try core.restore(
+                tombstones: tombstones, expectedRecords: expectedRecords, records: records, now: now,
+                effects: &effects)
+        }
+    }
+
     /// The number of the last change handed to the store: an answer that reflects everything the scheduler did so
     /// far (say, that a task is gone) waits until the store has committed this one.
     public var storeSeq: UInt64 {
