@@ -18,6 +18,9 @@ final class EventLoop: @unchecked Sendable {
     private var connectionLimit = Int.max
     private var loopFD: Int32 = -1
     private let wakeFD: Int32
+    /// Set by `wake()` until the loop wakes: a burst of resumes (a store commit acknowledging many requests at once)
+    /// writes the eventfd once, not once per request.
+    private let wakePending = Atomic<Bool>(false)
     private let thread = ThreadHandle()
     /// Work deferred by the handlers of the current batch; only the loop thread touches it.
     var deferred = WakeupQueue()
@@ -60,6 +63,8 @@ final class EventLoop: @unchecked Sendable {
         var atLimit = false
         while true {
             if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, thread.isStopping { break }
+            // Cleared before the run: a resume from now on wakes the loop again, one before it is served here.
+            wakePending.store(false, ordering: .sequentiallyConsistent)
             atLimit = atLimit || Int(cmhd_connection_count(daemon)) >= connectionLimit
             _ = MHD_run(daemon)
             if atLimit && Int(cmhd_connection_count(daemon)) < connectionLimit {
@@ -75,6 +80,7 @@ final class EventLoop: @unchecked Sendable {
     /// when it runs without internal threads, so whoever resumes a suspended connection must call this after
     /// `MHD_resume_connection`.
     func wake() {
+        if wakePending.exchange(true, ordering: .sequentiallyConsistent) { return }
         _ = eventfd_write(wakeFD, 1)
     }
 

@@ -1,3 +1,4 @@
+import CSQLite
 import HeapModule
 import Synchronization
 
@@ -231,6 +232,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     }
 
     private func run() {
+        csqlite_name_thread("taskgate-store")
         while let (batch, last) = nextBatch() {
             var pause: Int64 = 10_000_000
             var attemptsWhileStopping = 0
