@@ -82,8 +82,10 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// Called on the writer thread after each commit attempt, with its outcome, batch size and duration (metrics).
     private let observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)?
     private let directory: StoreDirectory
-    private let apply: Apply
-    private let maintenance: Maintenance?
+    // Released after the thread ends, before the directory closes: what they hold (prepared statements) must be
+    // finalized first, or SQLite keeps the connection open and does not checkpoint its WAL.
+    private var apply: Apply?
+    private var maintenance: Maintenance?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var queue: [Item] = []
@@ -222,6 +224,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
         guard let running else { return }
         pthread_join(running, nil)
+        apply = nil
+        maintenance = nil
         directory.close()
         pthread_mutex_lock(mutex)
         var left: [Waiter] = []
@@ -343,7 +347,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         do throws(StoreError) {
             try directory.connection.execute("BEGIN IMMEDIATE")
             do throws(StoreError) {
-                try apply(batch[...], transaction)
+                try apply?(batch[...], transaction)
                 if faults.takeFailure() {
                     throw StoreError(.full, "\(directory.path): commit failed: database or disk is full (injected)")
                 }

@@ -71,6 +71,8 @@ struct TaskStoreTests {
         let before = [pending, running, failed].map { first.scheduler.task($0).record! }
         #expect(first.scheduler.task(succeeded).record == nil)
         first.store.stop()
+        // A clean stop checkpoints the WAL into the database and removes it (statements finalized before the close).
+        #expect(temporary.size(StoreDirectory.databaseName + "-wal") == 0)
 
         let second = try Server(temporary.path, clock: clock) { $0.maxRetainedTasks = 3 }
         defer { second.store.stop() }
