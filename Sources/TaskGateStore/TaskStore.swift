@@ -62,6 +62,13 @@ public final class TaskStore: Sendable {
             recovery = try scheduler.restore(tombstones: tombstones, expectedRecords: live) {
                 (add) throws(StoreError) in try TaskRows.loadRecords(directory.connection, add)
             }
+            // Task ids are never issued twice, even after every row of a run is gone: each run takes a block of 2^32
+            // ids above the last run's block, recorded before it serves.
+            let floor = try directory.connection.strings("SELECT value FROM meta WHERE key = 'task_id_floor'")
+            let next = scheduler.raiseTaskIDs(atLeast: floor.first.flatMap { UInt64($0) } ?? 0)
+            let (reserved, overflow) = next.addingReportingOverflow(1 << 32)
+            try directory.connection.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('task_id_floor', '\(overflow ? UInt64.max : reserved)')")
             // Pages freed and not yet given back in the last run go back to the file system now.
             try directory.connection.execute("PRAGMA incremental_vacuum")
         } catch {

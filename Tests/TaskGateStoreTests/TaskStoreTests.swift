@@ -160,4 +160,30 @@ struct TaskStoreTests {
         reopened.store.stop()
         #expect(empty < full / 10, "the store stayed at \(empty) bytes after everything was evicted (was \(full))")
     }
+
+    @Test func taskIDsAreNeverIssuedTwiceEvenAfterEveryRowIsGone() async throws {
+        let temporary = TemporaryDirectory()
+        let clock = ManualClock()
+        func configure(_ configuration: inout SchedulerConfiguration) {
+            // Without random starts, a second run would begin at the first run's ids again.
+            configuration.randomizeTaskIDs = false
+            configuration.resultTTL = .seconds(1)
+            configuration.tombstoneTTL = .seconds(1)
+        }
+        let first = try Server(temporary.path, clock: clock, configure: configure)
+        let old = try first.scheduler.submit(SubmitRequest(function: "f")).taskID
+        _ = first.scheduler.requestCancel(old)
+        for _ in 0..<2 {
+            clock.advance(by: .seconds(2))
+            first.scheduler.processTimers()
+        }
+        await first.settle()
+        #expect(first.scheduler.stats.tombstones == 0)
+        first.store.stop()
+        let second = try Server(temporary.path, clock: clock, configure: configure)
+        defer { second.store.stop() }
+        #expect(second.summary == RecoverySummary())
+        let new = try second.scheduler.submit(SubmitRequest(function: "f")).taskID
+        #expect(new.rawValue > old.rawValue)
+    }
 }

@@ -28,6 +28,15 @@ extension Scheduler {
         }
     }
 
+    /// Makes new task ids start at `floor` or above (ids of an earlier run are never issued again) and returns the
+    /// next id this run will issue.
+    public func raiseTaskIDs(atLeast floor: UInt64) -> UInt64 {
+        state.withLock { state in
+            state.core.nextTaskID = max(state.core.nextTaskID, floor)
+            return state.core.nextTaskID
+        }
+    }
+
     /// The number of the last change handed to the store: an answer that reflects everything the scheduler did so
     /// far (say, that a task is gone) waits until the store has committed this one.
     public var storeSeq: UInt64 {
