@@ -65,6 +65,11 @@ public struct SplitMix: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// A number below `upperBound` (by remainder: close enough to uniform for tests).
+    public mutating func next(upperBound: UInt64) -> UInt64 {
+        next() % upperBound
+    }
 }
 
 /// Runs `body` for each index in `0..<count` with at most `width` of them in flight, and returns the results in

@@ -162,7 +162,7 @@ struct PersistenceTests {
     /// Seeded random histories: whatever the core did, a restart from what it listed keeps every finished task as
     /// it was, every evicted task expired, and settles in-flight work by the documented rules.
     @Test(arguments: 0..<24) func aRestartFromAnyHistoryKeepsWhatWasTold(seed: Int) throws {
-        var random = SeededRandom(seed: UInt64(seed))
+        var random = SplitMix(seed: UInt64(seed))
         var before = Self.persisting {
             $0.maxRetainedTasks = 8
             $0.resultTTL = .seconds(30)

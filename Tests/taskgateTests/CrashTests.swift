@@ -103,7 +103,7 @@ import Testing
     static func load(
         _ client: TestHTTPClient, _ ledger: Ledger, seed: UInt64, stop: OnceFlag
     ) async {
-        var random = SeededRandom(seed: seed)
+        var random = SplitMix(seed: seed)
         var operations = 0
         while !stop.isOpen && operations < 2_000 {
             operations += 1
@@ -150,7 +150,7 @@ import Testing
     /// first told since `since` (an index into the order they were told) and a seeded sample of the older ones, so
     /// the checks stay bounded as the ledger grows.
     static func verify(
-        _ client: TestHTTPClient, _ ledger: Ledger, run: Int, since: Int, all: Bool, random: inout SeededRandom
+        _ client: TestHTTPClient, _ ledger: Ledger, run: Int, since: Int, all: Bool, random: inout SplitMix
     ) async throws {
         let (_, keys, finished, canceled, expired) = await ledger.snapshot
         let order = await ledger.acknowledgedOrder
@@ -215,7 +215,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let directory = root + "/store"
         let ledger = Ledger()
-        var random = SeededRandom(seed: 20_261_202)
+        var random = SplitMix(seed: 20_261_202)
         let runs = 20
         var verified = 0
         for run in 0..<runs {
