@@ -13,7 +13,7 @@ extension Gateway {
             writer.key("status")
             writer.string("ok")
             writer.key("durability")
-            writer.string(store?.durability.rawValue ?? "memory")
+            writer.string(durability.rawValue)
         case "readyz":
             let ready = !scheduler.isDraining
             status = ready ? 200 : 503
@@ -49,7 +49,7 @@ extension Gateway {
         writer.key("store")
         writer.beginObject()
         writer.key("durability")
-        writer.string(store?.durability.rawValue ?? "memory")
+        writer.string(durability.rawValue)
         if let store {
             let counts = store.statistics
             let failure = store.failure

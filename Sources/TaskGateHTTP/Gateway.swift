@@ -43,6 +43,8 @@ public final class Gateway: Sendable {
     public let metrics: GatewayMetrics?
     /// The durable store the scheduler writes to (nil in the `memory` mode): answers wait for their changes.
     public let store: TaskStore?
+    /// What an acknowledgement means here.
+    public var durability: Durability { store?.durability ?? .memory }
     /// Open connections, for the metrics (set by the HTTP server in front, read at scrape time).
     let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 

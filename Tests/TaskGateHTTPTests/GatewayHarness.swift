@@ -33,8 +33,7 @@ struct GatewayHarness {
         var gatewayConfiguration = Gateway.Configuration()
         configureGateway(&gatewayConfiguration)
         if durable {
-            var template = Array("/tmp/taskgate-gateway-XXXXXX".utf8CString)
-            let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+            let directory = makeTemporaryDirectory(prefix: "taskgate-gateway")
             let store = try TaskStore.open(path: directory + "/store", durability: .os, restoringInto: scheduler)
             self.store = store
             self.directory = directory

@@ -1,4 +1,5 @@
 import CSQLite
+import TaskGateTesting
 import Testing
 
 @testable import TaskGateStore
@@ -15,8 +16,7 @@ struct StoreDirectoryTests {
         let path: String
 
         init() {
-            var template = Array("/tmp/taskgate-store-XXXXXX".utf8CString)
-            path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+            path = makeTemporaryDirectory(prefix: "taskgate-store")
         }
 
         deinit {

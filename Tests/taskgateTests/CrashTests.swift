@@ -63,20 +63,7 @@ import Testing
 
     /// A server on `directory`, or nil (with an issue) if it did not start.
     static func start(_ directory: String) async throws -> (TestProcess, TestHTTPClient)? {
-        let process = try TestProcess(taskgate: [
-            "serve", "--data-dir", directory, "--port", "0", "--workers", "2", "--max-retained", "60",
-        ])
-        guard await process.waitForStdout("\n") else {
-            Issue.record("serve exited before listening: \(process.stderr)")
-            return nil
-        }
-        let line = String(process.stdout.prefix { $0 != "\n" })
-        guard let match = line.wholeMatch(of: /listening on (http:\/\/127\.0\.0\.1:\d+)/) else {
-            Issue.record("unexpected first line: \(line)")
-            process.signal(SIGKILL)
-            return nil
-        }
-        return (process, TestHTTPClient(baseURL: String(match.1), connections: 16))
+        try await startServe(["--data-dir", directory, "--workers", "2", "--max-retained", "60"], connections: 16)
     }
 
     /// The task's terminal state and result as one comparable text, or nil if it is not finished.
@@ -210,8 +197,7 @@ import Testing
     }
 
     @Test func everythingAcknowledgedSurvivesRepeatedKillNine() async throws {
-        var template = Array("/tmp/taskgate-crash-XXXXXX".utf8CString)
-        let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        let root = makeTemporaryDirectory(prefix: "taskgate-crash")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let directory = root + "/store"
         let ledger = Ledger()

@@ -23,23 +23,11 @@ struct FullDiskTests {
     }
 
     static func start(_ directory: String) async throws -> (TestProcess, TestHTTPClient)? {
-        let process = try TestProcess(taskgate: ["serve", "--data-dir", directory, "--port", "0", "--workers", "0"])
-        guard await process.waitForStdout("\n") else {
-            Issue.record("serve exited before listening: \(process.stderr)")
-            return nil
-        }
-        let line = String(process.stdout.prefix { $0 != "\n" })
-        guard let match = line.wholeMatch(of: /listening on (http:\/\/127\.0\.0\.1:\d+)/) else {
-            Issue.record("unexpected first line: \(line)")
-            process.signal(SIGKILL)
-            return nil
-        }
-        return (process, TestHTTPClient(baseURL: String(match.1), connections: 4))
+        try await startServe(["--data-dir", directory, "--workers", "0"], connections: 4)
     }
 
     @Test func aFullFileSystemRefusesWorkKeepsReadsRecoversAndLosesNothing() async throws {
-        var template = Array("/tmp/taskgate-full-XXXXXX".utf8CString)
-        let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        let root = makeTemporaryDirectory(prefix: "taskgate-full")
         defer { try? FileManager.default.removeItem(atPath: root) }
         guard Self.shell("mount -t tmpfs -o size=4m tmpfs \(root)") == 0 else {
             Issue.record("cannot mount a tmpfs at \(root) although running as root")

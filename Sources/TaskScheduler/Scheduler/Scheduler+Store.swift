@@ -10,11 +10,6 @@ extension Scheduler {
         }
     }
 
-    /// Loads what the store held at start (see `SchedulerCore.restore`); the changes it makes go to the store.
-    public func restore(_ recovered: RecoveredTasks) -> RecoverySummary {
-        perform { core, now, effects in core.restore(recovered, now: now, effects: &effects) }
-    }
-
     /// Loads a store streaming its records (see `SchedulerCore.restore(tombstones:expectedRecords:records:)`), under
     /// the scheduler's lock for the whole load: call it before serving.
     public func restore<E: Error>(

@@ -71,12 +71,11 @@ public final class Scheduler: Sendable {
 
         /// Adds `other`'s work after this one's.
         public mutating func append(_ other: Wakeups) {
-            storeSeq = max(storeSeq, other.storeSeq)
+            let seq = max(storeSeq, other.storeSeq)
+            defer { storeSeq = seq }
             if other.isEmpty { return }
-            let seq = storeSeq
             if isEmpty {
                 self = other
-                storeSeq = seq
                 return
             }
             resumes.append(contentsOf: other.resumes)
