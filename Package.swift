@@ -71,6 +71,7 @@ let package = Package(
                 "TaskGateAPI",
                 "TaskGateStore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,6 +103,7 @@ let package = Package(
             name: "TaskGateTesting",
             dependencies: [
                 "TaskGateHTTP",
+                "TaskGateStore",
                 "TaskGateFunctions",
                 "TaskScheduler",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -5,8 +5,18 @@
 /// before the bind returns.
 static inline sqlite3_destructor_type csqlite_transient(void) { return SQLITE_TRANSIENT; }
 
+/// Turns off SQLite's memory statistics, whose global mutex every allocation would take. Must run before SQLite
+/// initializes (before the first connection opens); returns SQLITE_MISUSE after.
+static inline int csqlite_configure(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /// Names the calling thread (at most 15 bytes show) for `top -H`, perf and gdb: the store's writer thread. prctl is
 /// variadic, which Swift cannot call.
 static inline void csqlite_name_thread(const char *name) { (void)prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+/// Sets the calling thread's nice value (Linux threads have their own).
+static inline int csqlite_nice_thread(int nice) { return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); }

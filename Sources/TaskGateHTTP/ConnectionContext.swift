@@ -12,6 +12,8 @@ final class ConnectionContext {
     var startedAt: ContinuousClock.Instant?
     var request = HTTPRequest(method: "", path: "")
     var responder: Responder?
+    /// The answer of a request parked until the store committed it (`StoreWaits`), set when it is resumed.
+    var storedAnswer: HTTPResponse?
 
     init(target: [UInt8]) {
         self.target = target

@@ -24,6 +24,8 @@ final class EventLoop: @unchecked Sendable {
     private let thread = ThreadHandle()
     /// Work deferred by the handlers of the current batch; only the loop thread touches it.
     var deferred = WakeupQueue()
+    /// Answers waiting for the store, resumed by this loop as commits land; set before `start`.
+    var storeWaits: StoreWaits?
 
     private let threadName: String
 
@@ -61,10 +63,18 @@ final class EventLoop: @unchecked Sendable {
         // to report anything), and the server would stop accepting for good. So after a run that began at the limit
         // and ended below it, run once more.
         var atLimit = false
+        // Answers whose changes were committed while this loop ran: the next iteration serves them without waiting.
+        var storedReady = false
         while true {
-            if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, thread.isStopping { break }
+            if storedReady {
+                if thread.isStopping { break }
+            } else if cmhd_loop_wait(daemon, loopFD, wakeFD) != 0, thread.isStopping {
+                break
+            }
             // Cleared before the run: a resume from now on wakes the loop again, one before it is served here.
             wakePending.store(false, ordering: .sequentiallyConsistent)
+            // Connections whose answers are now stored are resumed, and libmicrohttpd sends them in this run.
+            storeWaits?.settle()
             atLimit = atLimit || Int(cmhd_connection_count(daemon)) >= connectionLimit
             _ = MHD_run(daemon)
             if atLimit && Int(cmhd_connection_count(daemon)) < connectionLimit {
@@ -72,6 +82,7 @@ final class EventLoop: @unchecked Sendable {
                 _ = MHD_run(daemon)
             }
             deferred.run()
+            storedReady = storeWaits?.hasReady ?? false
         }
         deferred.run()
     }

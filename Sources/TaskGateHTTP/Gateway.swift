@@ -43,6 +43,8 @@ public final class Gateway: Sendable {
     public let metrics: GatewayMetrics?
     /// The durable store the scheduler writes to (nil in the `memory` mode): answers wait for their changes.
     public let store: TaskStore?
+    /// Where answers wait for the store (nil without one).
+    public let storeGate: StoreGate?
     /// What an acknowledgement means here.
     public var durability: Durability { store?.durability ?? .memory }
     /// Open connections, for the metrics (set by the HTTP server in front, read at scrape time).
@@ -56,6 +58,7 @@ public final class Gateway: Sendable {
     ) {
         self.scheduler = scheduler
         self.store = store
+        self.storeGate = store.map { StoreGate(store: $0, timeout: configuration.storeTimeout) }
         self.configuration = configuration
         self.accessTokens = Mutex(tokens)
         self.metrics = metrics
@@ -96,27 +99,21 @@ public final class Gateway: Sendable {
     /// `deferred` for the caller to run after the answer (the HTTP server runs them once per event-loop iteration).
     public func handle(_ request: HTTPRequest, deferring deferred: inout WakeupQueue) -> HandlerResult {
         let result = answer(request, deferring: &deferred)
-        guard let store, case .respond(let answered) = result else { return result }
+        guard let storeGate, case .respond(let answered) = result else { return result }
         let response = barrier(answered)
-        guard response.storeSeq > store.committed else { return result }
-        let path = request.path
-        return .park { [self] responder in complete(responder, with: response, instance: path) }
+        guard response.storeSeq > storeGate.committed else { return result }
+        return .awaitStore(StoreWait(response: response, instance: request.path, gate: storeGate))
     }
 
     /// Completes a parked request with `response` once the store has committed what it reports (at once without a
     /// store); if the store fails past `storeTimeout`, with 503 `not_stored` instead.
     func complete(_ responder: Responder, with response: HTTPResponse, instance: String) {
         let response = barrier(response)
-        guard let store, response.storeSeq > 0 else {
+        guard let storeGate, response.storeSeq > 0 else {
             responder.complete(response)
             return
         }
-        store.whenCommitted(response.storeSeq, timeout: configuration.storeTimeout) { outcome in
-            switch outcome {
-            case .success: responder.complete(response)
-            case .failure(let error): responder.complete(Problem.notStored(error).response(instance: instance))
-            }
-        }
+        storeGate.complete(responder, with: StoreWait(response: response, instance: instance, gate: storeGate))
     }
 
     /// A 410 says a task was evicted: it waits for everything done so far (the eviction among it) to be stored, so

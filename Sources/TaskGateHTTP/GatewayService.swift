@@ -24,7 +24,8 @@ public final class GatewayService: Service, Sendable {
                 metrics.recordRequest(method: request.method, path: request.path, status: status, duration: duration)
             }
         }
-        let server = try HTTPServer(configuration: configuration, observer: observer) { request, deferred in
+        let server = try HTTPServer(configuration: configuration, observer: observer, storeGate: gateway.storeGate) {
+            request, deferred in
             gateway.handle(request, deferring: &deferred)
         }
         self.server = server

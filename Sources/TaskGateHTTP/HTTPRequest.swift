@@ -143,4 +143,6 @@ public enum HandlerResult: Sendable {
     case respond(HTTPResponse)
     /// Park the connection; `start` gets the responder and must make sure it is completed exactly once.
     case park(@Sendable (Responder) -> Void)
+    /// Answer once the store has committed what the answer reports (the connection is parked meanwhile).
+    case awaitStore(StoreWait)
 }

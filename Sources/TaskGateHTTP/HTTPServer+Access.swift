@@ -56,6 +56,11 @@ extension HTTPServer {
         // one moves back for the observer when it is answered.
         var request = HTTPRequest(method: "", path: "")
         swap(&request, &state.request)
+        if let answer = state.storedAnswer {
+            // Resumed once the store committed what the answer reports (or failed past its timeout).
+            state.storedAnswer = nil
+            return queue(connection, answer, for: request, startedAt: state.startedAt)
+        }
         if let responder = state.responder {
             // Resumed after parking: answer with what the responder stored.
             guard let response = responder.takeResponse() else { return .NO }
@@ -72,6 +77,14 @@ extension HTTPServer {
         case .park(let start):
             state.request = request
             park(connection, state, start)
+            return .YES
+        case .awaitStore(let wait):
+            state.request = request
+            if let storeWaits, storeWaits.gate === wait.gate {
+                storeWaits.park(connection, state, wait)
+            } else {
+                park(connection, state) { responder in wait.gate.complete(responder, with: wait) }
+            }
             return .YES
         }
     }

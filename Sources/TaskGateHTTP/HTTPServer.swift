@@ -67,6 +67,8 @@ public final class HTTPServer: Sendable {
     let observer: (@Sendable (HTTPRequest, Int, Duration) -> Void)?
     /// The loop thread when libmicrohttpd runs without its own threads (`threads == 0`).
     let eventLoop: EventLoop?
+    /// Answers parked on the event loop until the store commits them (with a loop and a store gate).
+    let storeWaits: StoreWaits?
     /// Releases parked requests whose clients went away.
     let hangups: HangupWatcher
     /// The configuration it was started with.
@@ -79,16 +81,26 @@ public final class HTTPServer: Sendable {
     /// Requests parked (suspended) right now.
     let parkedCount = Atomic<Int>(0)
 
-    /// Binds and starts serving; `observer` is told of every answer (for the metrics).
+    /// Binds and starts serving; `observer` is told of every answer (for the metrics). Answers that wait for
+    /// `storeGate` park on the event loop (see `StoreWaits`); others, through a responder.
     public init(
         configuration: Configuration, observer: (@Sendable (HTTPRequest, Int, Duration) -> Void)? = nil,
+        storeGate: StoreGate? = nil,
         handler: @escaping @Sendable (HTTPRequest, inout WakeupQueue) -> HandlerResult
     ) throws {
         self.configuration = configuration
         self.handler = handler
         self.observer = observer
         self.daemon = Mutex(nil)
-        self.eventLoop = configuration.threads > 0 ? nil : try EventLoop(threadName: configuration.threadName)
+        let eventLoop = configuration.threads > 0 ? nil : try EventLoop(threadName: configuration.threadName)
+        self.eventLoop = eventLoop
+        if let eventLoop, let storeGate {
+            let waits = StoreWaits(gate: storeGate)
+            eventLoop.storeWaits = waits
+            storeWaits = waits
+        } else {
+            storeWaits = nil
+        }
         self.hangups = try HangupWatcher()
         var options: [MHD_OptionItem] = [
             MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
@@ -155,6 +167,12 @@ public final class HTTPServer: Sendable {
         }
         boundPort.store(Int(cmhd_bound_port(started)), ordering: .relaxed)
         daemon.withLock { $0 = UnsafeSendablePointer(pointer: started) }
+        if let storeWaits, let eventLoop {
+            // The writer wakes the loop after a commit when answers wait for it (cleared again in `stop`).
+            storeWaits.gate.store.onProgress { [weak eventLoop] in
+                if storeWaits.waiting.load(ordering: .sequentiallyConsistent) > 0 { eventLoop?.wake() }
+            }
+        }
         do {
             try eventLoop?.start(daemon: started, connectionLimit: configuration.connectionLimit)
         } catch {
@@ -173,7 +191,9 @@ public final class HTTPServer: Sendable {
     }
 
     /// Requests parked right now.
-    public var parked: Int { parkedCount.load(ordering: .relaxed) }
+    public var parked: Int {
+        parkedCount.load(ordering: .relaxed) + (storeWaits?.waiting.load(ordering: .relaxed) ?? 0)
+    }
 
     /// Parked connections whose sockets are watched for the client going away.
     public var watchedForHangup: Int { hangups.count }
@@ -188,6 +208,10 @@ public final class HTTPServer: Sendable {
             })
         else { return }
         eventLoop?.stop()
+        if let storeWaits {
+            storeWaits.gate.store.onProgress(nil)
+            storeWaits.resumeAll()
+        }
         MHD_stop_daemon(daemon.pointer)
         hangups.stop()
     }

@@ -22,7 +22,7 @@ import Synchronization
 /// queued), and the directory, closed in `stop()`. The directory's connection is used only on that thread from
 /// `init` until the thread ends. `stop()` must be called: the running thread keeps the writer alive.
 public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
-    // `queue`, `enqueued`, `waiters`, `failing`, `stopping` and `held` are guarded by `mutex`; `directory` and `apply`
+    // `chunks`, `queuedCount`, `enqueued`, `waiters`, `failing`, `stopping` and `held` are guarded by `mutex`; `directory` and `apply`
     // are used only on the writer thread; `committedSeq`, `counts` and `faults` are synchronized themselves.
 
     /// Writes one batch of items inside its transaction.
@@ -75,6 +75,24 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         static func == (lhs: Waiter, rhs: Waiter) -> Bool { (lhs.seq, lhs.order) == (rhs.seq, rhs.order) }
     }
 
+    /// How the writer paces itself against the threads that feed it.
+    public struct Pacing: Sendable {
+        /// After a batch of at least `busyBatch` items, when fewer than `fullBatch` wait, the writer waits up to this
+        /// long for more before it commits (zero: never). Under load, batches then grow and each commit's fixed
+        /// cost is shared by more items; a lone item (the previous batch was small) still commits at once.
+        public var linger: Duration = .zero
+        /// The batch size from which the next one lingers.
+        public var busyBatch = 4
+        /// The batch size that ends a linger at once.
+        public var fullBatch = 64
+        /// The writer thread's nice value (0 keeps the process's): above 0, the threads that serve requests win
+        /// the CPU when it is short, and the writer catches up with larger batches.
+        public var niceness: Int32 = 0
+
+        /// No linger, the process's priority.
+        public init() {}
+    }
+
     /// The most items in one transaction (a bound on how long one commit holds the writer).
     public let maxBatch: Int
     /// Test seam: injected commit failures.
@@ -88,13 +106,23 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private var maintenance: Maintenance?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var queue: [Item] = []
+    /// What is queued, as enqueued: one array per `enqueue` (appending the caller's array copies no item on its
+    /// thread; the writer flattens them into a batch on its own).
+    private var chunks: [[Item]] = []
+    private var spareChunks: [[Item]] = []
+    private var queuedCount = 0
     private var enqueued: UInt64 = 0
     private var waiters = Heap<Waiter>()
     private var waiterOrder: UInt64 = 0
     private var failing: StoreError?
     private var stopping = false
     private var held = false
+    private var progress: (@Sendable () -> Void)?
+    private let pacing: Pacing
+    /// The size of the last batch taken (the writer lingers only after a busy one).
+    private var lastBatch = 0
+    /// Set while the writer lingers for a fuller batch: an enqueue that fills it wakes the writer.
+    private var lingering = false
     private var thread: pthread_t?
     private let committedSeq = Atomic<UInt64>(0)
     private let counts = Mutex(Counts())
@@ -102,13 +130,14 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// Starts the writer thread over `directory`; `apply` writes each batch. With `startHeld` it takes no batch (and
     /// does not touch the connection) until `hold(false)`, so the caller may still read the database meanwhile.
     public init(
-        directory: StoreDirectory, maxBatch: Int = 4_096,
+        directory: StoreDirectory, maxBatch: Int = 4_096, pacing: Pacing = Pacing(),
         observe: (@Sendable (Result<Void, StoreError>, Int, Duration) -> Void)? = nil,
         maintenance: Maintenance? = nil, startHeld: Bool = false, apply: @escaping Apply
     ) throws(StoreError) {
         self.held = startHeld
         self.directory = directory
         self.maxBatch = maxBatch
+        self.pacing = pacing
         self.observe = observe
         self.maintenance = maintenance
         self.apply = apply
@@ -164,22 +193,29 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// Queues items and returns the number of the last one. Items enqueued after `stop()` are not stored (and
     /// `whenCommitted` on them reports the store closed).
     @discardableResult
-    public func enqueue(_ items: some Collection<Item>) -> UInt64 {
+    public func enqueue(_ items: [Item]) -> UInt64 {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         enqueued += UInt64(items.count)
-        if stopping { return enqueued }
-        let wasEmpty = queue.isEmpty
-        queue.append(contentsOf: items)
-        if wasEmpty { pthread_cond_signal(condition) }
+        if stopping || items.isEmpty { return enqueued }
+        let wasEmpty = chunks.isEmpty
+        chunks.append(items)
+        queuedCount += items.count
+        if wasEmpty || lingering && queuedCount >= pacing.fullBatch { pthread_cond_signal(condition) }
         return enqueued
+    }
+
+    /// Queues items and returns the number of the last one (see `enqueue(_: [Item])`).
+    @discardableResult
+    public func enqueue(_ items: some Collection<Item>) -> UInt64 {
+        enqueue(Array(items))
     }
 
     /// Items queued and not yet taken into a batch.
     public var queued: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return queue.count
+        return queuedCount
     }
 
     /// Runs `action` once item `seq` is committed (at once, on the caller's thread, when it is already; else on the
@@ -201,6 +237,14 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         waiterOrder += 1
         let deadline = Self.monotonicNow() &+ timeout.nanoseconds
         waiters.insert(Waiter(seq: seq, deadline: deadline, order: waiterOrder, action: action))
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Sets what runs on the writer thread after each commit attempt, once `committed` and `failure` say its
+    /// outcome (nil removes it): an event loop that parks answers itself wakes up here to send those now stored.
+    public func onProgress(_ action: (@Sendable () -> Void)?) {
+        pthread_mutex_lock(mutex)
+        progress = action
         pthread_mutex_unlock(mutex)
     }
 
@@ -237,6 +281,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     private func run() {
         csqlite_name_thread("taskgate-store")
+        if pacing.niceness != 0 { _ = csqlite_nice_thread(pacing.niceness) }
         while let (batch, last) = nextBatch() {
             var pause: Int64 = 10_000_000
             var attemptsWhileStopping = 0
@@ -282,26 +327,68 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private var isIdle: Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return queue.isEmpty && !stopping && failing == nil
+        return chunks.isEmpty && !stopping && failing == nil
     }
 
     /// Waits for items and takes up to `maxBatch` of them with the number of the last; nil once stopping with
     /// nothing left.
     private func nextBatch() -> ([Item], UInt64)? {
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while (queue.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
-        if queue.isEmpty { return nil }
-        let count = min(queue.count, maxBatch)
-        let batch: [Item]
-        if count == queue.count {
-            batch = queue
-            queue.removeAll(keepingCapacity: true)
-        } else {
-            batch = Array(queue.prefix(count))
-            queue.removeFirst(count)
+        while (chunks.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
+        if pacing.linger > .zero && lastBatch >= pacing.busyBatch && queuedCount < pacing.fullBatch && !stopping {
+            var deadline = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            let target = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + pacing.linger.nanoseconds
+            deadline.tv_sec = Int(target / 1_000_000_000)
+            deadline.tv_nsec = Int(target % 1_000_000_000)
+            lingering = true
+            while queuedCount < pacing.fullBatch && !stopping {
+                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+            }
+            lingering = false
         }
-        return (batch, enqueued - UInt64(queue.count))
+        if chunks.isEmpty {
+            pthread_mutex_unlock(mutex)
+            return nil
+        }
+        var taken: [[Item]]
+        var count = 0
+        if queuedCount <= maxBatch {
+            // The usual case: everything queued, swapped out with the spare list (no allocation under the lock).
+            taken = chunks
+            chunks = spareChunks
+            spareChunks = []
+            count = queuedCount
+        } else {
+            taken = []
+            var used = 0
+            while count < maxBatch {
+                let chunk = chunks[used]
+                let room = maxBatch - count
+                if chunk.count <= room {
+                    taken.append(chunk)
+                    count += chunk.count
+                    used += 1
+                } else {
+                    taken.append(Array(chunk.prefix(room)))
+                    chunks[used] = Array(chunk.dropFirst(room))
+                    count += room
+                }
+            }
+            chunks.removeFirst(used)
+        }
+        queuedCount -= count
+        lastBatch = count
+        let last = enqueued - UInt64(queuedCount)
+        pthread_mutex_unlock(mutex)
+        var batch: [Item] = []
+        batch.reserveCapacity(count)
+        for chunk in taken { batch.append(contentsOf: chunk) }
+        taken.removeAll(keepingCapacity: true)
+        pthread_mutex_lock(mutex)
+        if spareChunks.capacity < taken.capacity { spareChunks = taken }  // kept for the next swap
+        pthread_mutex_unlock(mutex)
+        return (batch, last)
     }
 
     private func settleSuccess(through last: UInt64) {
@@ -310,8 +397,10 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         failing = nil
         while let first = waiters.min, first.seq <= last { ready.append(waiters.removeMin()) }
+        let progress = self.progress
         pthread_mutex_unlock(mutex)
         for waiter in ready { waiter.action(.success(())) }
+        progress?()
     }
 
     /// Records a failed commit, tells waiters past their deadline, and pauses before the retry (cut short by
@@ -335,8 +424,10 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
             _ = pthread_cond_timedwait(condition, mutex, &deadline)
         }
         let stopping = self.stopping
+        let progress = self.progress
         pthread_mutex_unlock(mutex)
         for waiter in expired { waiter.action(.failure(error)) }
+        progress?()
         return stopping
     }
 

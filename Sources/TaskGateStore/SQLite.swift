@@ -37,8 +37,12 @@ final class SQLiteConnection {
     let path: String
     private var closed = false
 
+    /// SQLite's process-wide settings, made once before the first connection opens.
+    private static let configured: Void = { _ = csqlite_configure() }()
+
     /// Opens (creating when missing) the database at `path`.
     init(path: String) throws(StoreError) {
+        Self.configured
         var opened: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &opened, flags, nil)
@@ -120,11 +124,17 @@ final class SQLiteStatement {
 
     /// Binds a parameter (1-based); SQLite copies the text.
     func bind(_ index: Int32, _ value: String?) {
-        guard let value else {
+        guard var text = value else {
             sqlite3_bind_null(handle, index)
             return
         }
-        sqlite3_bind_text(handle, index, value, -1, csqlite_transient())
+        // Bound from the string's own UTF-8 storage (no C copy made first; native strings need none).
+        text.withUTF8 { text in
+            _ = text.withMemoryRebound(to: CChar.self) { chars in
+                guard let start = chars.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, nil) }
+                return sqlite3_bind_text(handle, index, start, Int32(chars.count), csqlite_transient())
+            }
+        }
     }
 
     /// Binds a blob parameter (1-based), or NULL; SQLite copies the bytes.

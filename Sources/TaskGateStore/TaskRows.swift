@@ -41,6 +41,8 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
     private let update: SQLiteStatement
     private let evict: SQLiteStatement
     private let forget: SQLiteStatement
+    /// Which change of a batch is each task's last record change (reused from batch to batch).
+    private var folds = FoldTable()
 
     init(_ connection: SQLiteConnection) throws(StoreError) {
         insert = try connection.prepare(
@@ -68,46 +70,38 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         forget = try connection.prepare("DELETE FROM tasks WHERE id = ?1")
     }
 
-    /// Writes a batch of changes, folding each task's consecutive record changes into its last one.
+    /// Writes a batch of changes, folding each task's record changes into one row write: its last record, inserted
+    /// when the batch holds its creation, else updated. Evictions and removals are written in their place.
     func write(_ changes: ArraySlice<StoreChange>) throws(StoreError) {
-        var folded: [StoreChange] = []
-        folded.reserveCapacity(changes.count)
-        var last: [TaskID: Int] = [:]
-        last.reserveCapacity(changes.count)
-        for change in changes {
-            if case .updated(let record) = change, let index = last[record.id] {
-                switch folded[index] {
-                case .created:
-                    folded[index] = .created(record)
-                    continue
-                case .updated:
-                    folded[index] = .updated(record)
-                    continue
-                case .evicted, .forgotten:
-                    break
-                }
+        folds.reset(for: changes.count)
+        for index in changes.indices {
+            switch changes[index] {
+            case .created(let record): folds.note(record.id, at: index, created: true)
+            case .updated(let record): folds.note(record.id, at: index, created: false)
+            case .evicted, .forgotten: break
             }
-            last[change.taskID] = folded.count
-            folded.append(change)
         }
-        for change in folded {
-            switch change {
-            case .created(let record):
-                bindState(insert, record)
-                insert.bind(15, record.function)
-                insert.bind(16, bytes: record.args.bytes)
-                insert.bind(17, Int64(record.priority))
-                insert.bind(18, record.timeout.map { $0.nanoseconds })
-                insert.bind(19, Int64(record.maxRetries))
-                insert.bind(20, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
-                insert.bind(21, record.idempotencyKey)
-                insert.bind(22, Int64(bitPattern: record.fingerprint))
-                insert.bind(23, record.traceparent)
-                insert.bind(24, record.createdAt.nanoseconds)
-                while try insert.step() {}
-            case .updated(let record):
-                bindState(update, record)
-                while try update.step() {}
+        for index in changes.indices {
+            switch changes[index] {
+            case .created(let record), .updated(let record):
+                guard let created = folds.isLast(record.id, at: index) else { continue }
+                if created {
+                    bindState(insert, record)
+                    insert.bind(15, record.function)
+                    insert.bind(16, bytes: record.args.bytes)
+                    insert.bind(17, Int64(record.priority))
+                    insert.bind(18, record.timeout.map { $0.nanoseconds })
+                    insert.bind(19, Int64(record.maxRetries))
+                    insert.bind(20, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
+                    insert.bind(21, record.idempotencyKey)
+                    insert.bind(22, Int64(bitPattern: record.fingerprint))
+                    insert.bind(23, record.traceparent)
+                    insert.bind(24, record.createdAt.nanoseconds)
+                    while try insert.step() {}
+                } else {
+                    bindState(update, record)
+                    while try update.step() {}
+                }
             case .evicted(let id, let until):
                 evict.bind(1, Int64(bitPattern: id.rawValue))
                 evict.bind(2, until.nanoseconds)
@@ -224,5 +218,56 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             index = end
         }
         return tags
+    }
+}
+
+/// For one batch: each task's last record change, and whether the batch holds its creation. An open-addressing
+/// table keyed by task id (ids are sequential, so the low bits spread them), reused from batch to batch.
+struct FoldTable {
+    private var ids: [UInt64] = []
+    private var last: [Int] = []
+    private var created: [Bool] = []
+    private var used: [Int] = []
+    private var mask = 0
+
+    /// Empties the table and sizes it for `count` changes.
+    mutating func reset(for count: Int) {
+        for slot in used { ids[slot] = 0 }
+        used.removeAll(keepingCapacity: true)
+        var size = max(16, ids.count)
+        while size < count * 2 { size *= 2 }
+        if size != ids.count {
+            ids = Array(repeating: 0, count: size)
+            last = Array(repeating: 0, count: size)
+            created = Array(repeating: false, count: size)
+        }
+        mask = size - 1
+    }
+
+    /// Notes that the change at `index` is a record change of task `id` (its creation when `created`).
+    mutating func note(_ id: TaskID, at index: Int, created isCreation: Bool) {
+        let slot = find(id.rawValue)
+        if ids[slot] == 0 {
+            ids[slot] = id.rawValue
+            used.append(slot)
+            created[slot] = false
+        }
+        last[slot] = index
+        if isCreation { created[slot] = true }
+    }
+
+    /// Whether the change at `index` is task `id`'s last record change in the batch: nil if not, else whether the
+    /// batch holds its creation (the row is then inserted).
+    func isLast(_ id: TaskID, at index: Int) -> Bool? {
+        let slot = find(id.rawValue)
+        guard ids[slot] == id.rawValue, last[slot] == index else { return nil }
+        return created[slot]
+    }
+
+    /// The slot holding `id`, or the empty one where it would go. Task ids start at 1, so 0 marks an empty slot.
+    private func find(_ id: UInt64) -> Int {
+        var slot = Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        while ids[slot] != 0 && ids[slot] != id { slot = (slot + 1) & mask }
+        return slot
     }
 }

@@ -47,8 +47,15 @@ public final class TaskStore: Sendable {
         // Freed pages go back to the file system while the writer is idle, 1,024 (4 MiB) per step, so the file
         // shrinks once retention evicted tasks, and a burst of writes waits for at most one step. The writer starts
         // held: the rows are read on this thread first, and what the restore changes queues meanwhile.
+        // The writer runs below the request threads' priority (they are what clients wait on; a writer that falls
+        // behind catches up with larger batches) and, in the os mode, where a commit is quick and batches would
+        // stay small, lingers up to 200 µs for a fuller batch while it is busy. In the fsync mode the fsync itself
+        // is the window, and a lone request must not wait longer than its fsync.
+        var pacing = GroupCommitWriter<StoreChange>.Pacing()
+        pacing.niceness = 10
+        if durability == .os { pacing.linger = .microseconds(200) }
         let writer = try GroupCommitWriter<StoreChange>(
-            directory: directory, observe: observe,
+            directory: directory, pacing: pacing, observe: observe,
             maintenance: { transaction throws(StoreError) in
                 guard try transaction.integer("PRAGMA freelist_count") > 0 else { return false }
                 try transaction.execute("PRAGMA incremental_vacuum(1024)")
@@ -89,6 +96,11 @@ public final class TaskStore: Sendable {
         _ seq: UInt64, timeout: Duration, _ action: @escaping @Sendable (Result<Void, StoreError>) -> Void
     ) {
         writer.whenCommitted(seq, timeout: timeout, action)
+    }
+
+    /// Sets what runs after each commit attempt, on the writer thread; see `GroupCommitWriter.onProgress`.
+    public func onProgress(_ action: (@Sendable () -> Void)?) {
+        writer.onProgress(action)
     }
 
     /// Why commits are failing right now (disk full, I/O), or nil when the store is healthy.

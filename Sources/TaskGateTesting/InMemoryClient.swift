@@ -20,6 +20,10 @@ public struct InMemoryClient: Sendable {
             return await withCheckedContinuation { continuation in
                 start(Responder.inMemory { continuation.resume(returning: $0) })
             }
+        case .awaitStore(let wait):
+            return await withCheckedContinuation { continuation in
+                wait.gate.complete(Responder.inMemory { continuation.resume(returning: $0) }, with: wait)
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import TaskGateFunctions
 import TaskGateHTTP
+import TaskGateStore
 import TaskScheduler
 
 #if canImport(Glibc)
@@ -16,11 +17,13 @@ public final class LiveServer: Sendable {
     public let pool: InProcessWorkerPool
     /// The API and its daemon.
     public let service: GatewayService
+    /// The durable store (`os` mode), when started with a store directory.
+    public let store: TaskStore?
     private let timers: Task<Void, Never>
 
-    /// Starts a server with the built-in functions plus `functions`.
+    /// Starts a server with the built-in functions plus `functions`; with `storeDirectory`, durable there (`os`).
     public init(
-        functions: FunctionRegistry = FunctionRegistry(), slots: Int = 2,
+        functions: FunctionRegistry = FunctionRegistry(), slots: Int = 2, storeDirectory: String? = nil,
         scheduler configure: (inout SchedulerConfiguration) -> Void = { _ in },
         gateway configureGateway: (inout Gateway.Configuration) -> Void = { _ in },
         server configureServer: (inout HTTPServer.Configuration) -> Void = { _ in }
@@ -31,23 +34,36 @@ public final class LiveServer: Sendable {
         var configuration = SchedulerConfiguration()
         configure(&configuration)
         let metrics = GatewayMetrics()
-        scheduler = Scheduler(configuration: configuration, logger: logger, observer: metrics.observe)
+        let scheduler = Scheduler(configuration: configuration, logger: logger, observer: metrics.observe)
+        self.scheduler = scheduler
+        let store = try storeDirectory.map { try TaskStore.open(path: $0, durability: .os, restoringInto: scheduler) }
+        self.store = store
         var registry = Builtins.registry
         for name in functions.names { registry.register(name, functions[name]!) }
         pool = InProcessWorkerPool(
             scheduler: scheduler, registry: registry, configuration: .init(slots: slots), logger: logger)
-        try pool.start()
+        do {
+            try pool.start()
+        } catch {
+            store?.stop()
+            throw error
+        }
         var gatewayConfiguration = Gateway.Configuration()
         configureGateway(&gatewayConfiguration)
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.host = "127.0.0.1"
         serverConfiguration.port = 0
         configureServer(&serverConfiguration)
-        service = try GatewayService(
-            gateway: Gateway(
-                scheduler: scheduler, configuration: gatewayConfiguration, metrics: metrics, logger: logger),
-            server: serverConfiguration, logger: logger)
-        let scheduler = scheduler
+        do {
+            service = try GatewayService(
+                gateway: Gateway(
+                    scheduler: scheduler, configuration: gatewayConfiguration, metrics: metrics, store: store,
+                    logger: logger),
+                server: serverConfiguration, logger: logger)
+        } catch {
+            store?.stop()
+            throw error
+        }
         timers = Task { try? await scheduler.run() }
     }
 
@@ -67,6 +83,7 @@ public final class LiveServer: Sendable {
         // The drain answers every parked request at once; their completions come back on the daemon's thread.
         await yield(until: self.service.server.parked == 0, bound: .seconds(30))
         service.server.stop()
+        store?.stop()
         timers.cancel()
         await timers.value
     }

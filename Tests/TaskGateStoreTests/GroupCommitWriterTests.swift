@@ -11,12 +11,14 @@ struct GroupCommitWriterTests {
     typealias Writer = GroupCommitWriter<Int>
 
     /// A writer over a new store in `temporary` that inserts each item into `t (id INTEGER PRIMARY KEY)`.
-    func startWriter(_ temporary: TemporaryDirectory, _ durability: Durability, maxBatch: Int = 4_096) throws
-        -> Writer
-    {
+    func startWriter(
+        _ temporary: TemporaryDirectory, _ durability: Durability, maxBatch: Int = 4_096,
+        pacing: Writer.Pacing = Writer.Pacing()
+    ) throws -> Writer {
         let directory = try StoreDirectory(path: temporary.path, durability: durability)
         try directory.connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-        return try Writer(directory: directory, maxBatch: maxBatch) { items, transaction throws(StoreError) in
+        return try Writer(directory: directory, maxBatch: maxBatch, pacing: pacing) {
+            items, transaction throws(StoreError) in
             for item in items { try transaction.execute("INSERT INTO t (id) VALUES (?)", [.integer(Int64(item))]) }
         }
     }
@@ -146,5 +148,48 @@ struct GroupCommitWriterTests {
         writer.stop()
         #expect(outcome.isOpen && failed.isOpen)
         #expect(try rows(temporary.path).isEmpty)
+    }
+
+    /// A pacing whose linger never ends by itself: only a full batch (or `stop`) ends it.
+    var endlessLinger: Writer.Pacing {
+        var pacing = Writer.Pacing()
+        pacing.linger = .seconds(3_600)
+        pacing.busyBatch = 4
+        pacing.fullBatch = 8
+        return pacing
+    }
+
+    @Test(.timeLimit(.minutes(1))) func afterABusyBatchTheWriterLingersUntilTheNextBatchIsFull() async throws {
+        let temporary = TemporaryDirectory()
+        let writer = try startWriter(temporary, .os, pacing: endlessLinger)
+        // A batch of 5 (at least busyBatch): the writer is busy, so the next batch lingers.
+        let first = await heldEnqueue(writer, Array(0..<5))
+        #expect((try? await acknowledgement(writer, first).get()) != nil)
+        // Eight items one call at a time: nothing commits until the eighth fills the batch, then all commit as one.
+        var last: UInt64 = 0
+        for item in 5..<13 {
+            #expect(writer.committed == first)
+            last = writer.enqueue([item])
+        }
+        #expect((try? await acknowledgement(writer, last).get()) != nil)
+        let counts = writer.statistics
+        #expect(counts.commits == 2 && counts.largestBatch == 8 && counts.stored == 13)
+        // A linger in progress ends at stop, which commits what waits.
+        let lone = writer.enqueue([13])
+        writer.stop()
+        #expect(writer.committed == lone)
+        #expect(try rows(temporary.path).count == 14)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func afterASmallBatchALoneItemCommitsAtOnce() async throws {
+        let temporary = TemporaryDirectory()
+        let writer = try startWriter(temporary, .os, pacing: endlessLinger)
+        // Batches below busyBatch: each lone item commits by itself (a linger would hold it for an hour).
+        for item in 0..<3 {
+            let seq = writer.enqueue([item])
+            #expect((try? await acknowledgement(writer, seq).get()) != nil)
+        }
+        #expect(writer.statistics.commits == 3)
+        writer.stop()
     }
 }
