@@ -172,6 +172,7 @@ public final class HTTPServer: Sendable {
             storeWaits.gate.store.onProgress { [weak eventLoop] in
                 if storeWaits.waiting.load(ordering: .sequentiallyConsistent) > 0 { eventLoop?.wake() }
             }
+            storeWaits.gate.store.onDemand { storeWaits.waiting.load(ordering: .relaxed) }
         }
         do {
             try eventLoop?.start(daemon: started, connectionLimit: configuration.connectionLimit)
@@ -210,6 +211,7 @@ public final class HTTPServer: Sendable {
         eventLoop?.stop()
         if let storeWaits {
             storeWaits.gate.store.onProgress(nil)
+            storeWaits.gate.store.onDemand(nil)
             storeWaits.resumeAll()
         }
         MHD_stop_daemon(daemon.pointer)

@@ -77,12 +77,13 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     /// How the writer paces itself against the threads that feed it.
     public struct Pacing: Sendable {
-        /// After a batch of at least `busyBatch` items, when fewer than `fullBatch` wait, the writer waits up to this
-        /// long for more before it commits (zero: never). Under load, batches then grow and each commit's fixed
-        /// cost is shared by more items; a lone item (the previous batch was small) still commits at once.
+        /// When at least `busyWaiters` acknowledgements wait for commits as the writer takes a batch (many clients at
+        /// once: a load), and fewer than `fullBatch` items are queued, the writer waits up to this long for more
+        /// before it commits (zero: never), so each commit's fixed cost is shared by more items and more answers. A
+        /// linger also ends after a quarter of it in which nothing arrived. A lone client's changes commit at once.
         public var linger: Duration = .zero
-        /// The batch size from which the next one lingers.
-        public var busyBatch = 4
+        /// How many waiting acknowledgements make the writer linger.
+        public var busyWaiters = 8
         /// The batch size that ends a linger at once.
         public var fullBatch = 64
         /// The writer thread's nice value (0 keeps the process's): above 0, the threads that serve requests win
@@ -119,8 +120,9 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private var held = false
     private var progress: (@Sendable () -> Void)?
     private let pacing: Pacing
-    /// The size of the last batch taken (the writer lingers only after a busy one).
-    private var lastBatch = 0
+    /// How many acknowledgements wait for commits outside `waiters` (answers parked by an event loop); see
+    /// `onDemand`.
+    private var demand: (@Sendable () -> Int)?
     /// Set while the writer lingers for a fuller batch: an enqueue that fills it wakes the writer.
     private var lingering = false
     private var thread: pthread_t?
@@ -248,6 +250,15 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// Sets how many acknowledgements wait for commits besides the writer's own `whenCommitted` callbacks (an event
+    /// loop's parked answers; nil counts only the callbacks): the writer lingers for a fuller batch only while
+    /// `Pacing.busyWaiters` or more wait.
+    public func onDemand(_ count: (@Sendable () -> Int)?) {
+        pthread_mutex_lock(mutex)
+        demand = count
+        pthread_mutex_unlock(mutex)
+    }
+
     /// Test seam: while held, the writer takes no batch, so that what is enqueued meanwhile forms one.
     public func hold(_ on: Bool) {
         pthread_mutex_lock(mutex)
@@ -335,15 +346,21 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private func nextBatch() -> ([Item], UInt64)? {
         pthread_mutex_lock(mutex)
         while (chunks.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
-        if pacing.linger > .zero && lastBatch >= pacing.busyBatch && queuedCount < pacing.fullBatch && !stopping {
-            var deadline = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &deadline)
-            let target = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + pacing.linger.nanoseconds
-            deadline.tv_sec = Int(target / 1_000_000_000)
-            deadline.tv_nsec = Int(target % 1_000_000_000)
+        if pacing.linger > .zero && queuedCount < pacing.fullBatch && !stopping
+            && (demand?() ?? waiters.count) >= pacing.busyWaiters
+        {
+            // In quarters of the linger: a quarter in which nothing more arrived ends it (the load has passed, and a
+            // lone request should not wait for company that is not coming).
+            let end = Self.monotonicNow() + pacing.linger.nanoseconds
+            let step = max(pacing.linger.nanoseconds / 4, 1)
             lingering = true
             while queuedCount < pacing.fullBatch && !stopping {
-                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+                let before = queuedCount
+                var deadline = Self.deadline(at: min(Self.monotonicNow() + step, end))
+                while queuedCount < pacing.fullBatch && !stopping {
+                    if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+                }
+                if queuedCount == before || Self.monotonicNow() >= end { break }
             }
             lingering = false
         }
@@ -378,7 +395,6 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
             chunks.removeFirst(used)
         }
         queuedCount -= count
-        lastBatch = count
         let last = enqueued - UInt64(queuedCount)
         pthread_mutex_unlock(mutex)
         var batch: [Item] = []
@@ -416,11 +432,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         }
         waiters = Heap(keep)
         if !stopping {
-            var deadline = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &deadline)
-            let target = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + pause
-            deadline.tv_sec = Int(target / 1_000_000_000)
-            deadline.tv_nsec = Int(target % 1_000_000_000)
+            var deadline = Self.deadline(at: Self.monotonicNow() + pause)
             _ = pthread_cond_timedwait(condition, mutex, &deadline)
         }
         let stopping = self.stopping
@@ -475,6 +487,11 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
         return condition
+    }
+
+    /// A monotonic-clock instant, in nanoseconds, as a `timespec` for timed waits.
+    static func deadline(at nanoseconds: Int64) -> timespec {
+        timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
     }
 
     static func monotonicNow() -> Int64 {

@@ -49,7 +49,7 @@ public final class TaskStore: Sendable {
         // held: the rows are read on this thread first, and what the restore changes queues meanwhile.
         // The writer runs below the request threads' priority (they are what clients wait on; a writer that falls
         // behind catches up with larger batches) and, in the os mode, where a commit is quick and batches would
-        // stay small, lingers up to 200 µs for a fuller batch while it is busy. In the fsync mode the fsync itself
+        // stay small, lingers up to 200 µs for a fuller batch while many answers wait. In the fsync mode the fsync itself
         // is the window, and a lone request must not wait longer than its fsync.
         var pacing = GroupCommitWriter<StoreChange>.Pacing()
         pacing.niceness = 10
@@ -101,6 +101,11 @@ public final class TaskStore: Sendable {
     /// Sets what runs after each commit attempt, on the writer thread; see `GroupCommitWriter.onProgress`.
     public func onProgress(_ action: (@Sendable () -> Void)?) {
         writer.onProgress(action)
+    }
+
+    /// Sets how many answers wait for commits outside `whenCommitted`; see `GroupCommitWriter.onDemand`.
+    public func onDemand(_ count: (@Sendable () -> Int)?) {
+        writer.onDemand(count)
     }
 
     /// Why commits are failing right now (disk full, I/O), or nil when the store is healthy.

@@ -154,37 +154,47 @@ struct GroupCommitWriterTests {
     var endlessLinger: Writer.Pacing {
         var pacing = Writer.Pacing()
         pacing.linger = .seconds(3_600)
-        pacing.busyBatch = 4
+        pacing.busyWaiters = 4
         pacing.fullBatch = 8
         return pacing
     }
 
-    @Test(.timeLimit(.minutes(1))) func afterABusyBatchTheWriterLingersUntilTheNextBatchIsFull() async throws {
+    @Test(.timeLimit(.minutes(1))) func manyWaitingAcknowledgementsMakeTheWriterLingerUntilTheBatchIsFull() async throws
+    {
         let temporary = TemporaryDirectory()
         let writer = try startWriter(temporary, .os, pacing: endlessLinger)
-        // A batch of 5 (at least busyBatch): the writer is busy, so the next batch lingers.
-        let first = await heldEnqueue(writer, Array(0..<5))
-        #expect((try? await acknowledgement(writer, first).get()) != nil)
-        // Eight items one call at a time: nothing commits until the eighth fills the batch, then all commit as one.
+        // Five acknowledgements wait (at least busyWaiters) for only five items: the writer lingers.
+        writer.hold(true)
         var last: UInt64 = 0
-        for item in 5..<13 {
-            #expect(writer.committed == first)
+        for item in 0..<5 {
+            last = writer.enqueue([item])
+            writer.whenCommitted(last, timeout: .seconds(60)) { _ in }
+        }
+        writer.hold(false)
+        // Nothing commits until the eighth item fills the batch, then all eight commit as one.
+        for item in 5..<8 {
+            #expect(writer.committed == 0)
             last = writer.enqueue([item])
         }
         #expect((try? await acknowledgement(writer, last).get()) != nil)
         let counts = writer.statistics
-        #expect(counts.commits == 2 && counts.largestBatch == 8 && counts.stored == 13)
+        #expect(counts.commits == 1 && counts.largestBatch == 8 && counts.stored == 8)
         // A linger in progress ends at stop, which commits what waits.
-        let lone = writer.enqueue([13])
+        writer.hold(true)
+        for item in 8..<13 {
+            last = writer.enqueue([item])
+            writer.whenCommitted(last, timeout: .seconds(60)) { _ in }
+        }
+        writer.hold(false)
         writer.stop()
-        #expect(writer.committed == lone)
-        #expect(try rows(temporary.path).count == 14)
+        #expect(writer.committed == last)
+        #expect(try rows(temporary.path).count == 13)
     }
 
-    @Test(.timeLimit(.minutes(1))) func afterASmallBatchALoneItemCommitsAtOnce() async throws {
+    @Test(.timeLimit(.minutes(1))) func aLoneCallersItemsCommitAtOnce() async throws {
         let temporary = TemporaryDirectory()
         let writer = try startWriter(temporary, .os, pacing: endlessLinger)
-        // Batches below busyBatch: each lone item commits by itself (a linger would hold it for an hour).
+        // One acknowledgement waiting (below busyWaiters): each commits by itself (a linger would hold it an hour).
         for item in 0..<3 {
             let seq = writer.enqueue([item])
             #expect((try? await acknowledgement(writer, seq).get()) != nil)
