@@ -22,8 +22,9 @@ import Synchronization
 /// queued), and the directory, closed in `stop()`. The directory's connection is used only on that thread from
 /// `init` until the thread ends. `stop()` must be called: the running thread keeps the writer alive.
 public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
-    // `chunks`, `queuedCount`, `enqueued`, `waiters`, `failing`, `stopping` and `held` are guarded by `mutex`; `directory` and `apply`
-    // are used only on the writer thread; `committedSeq`, `counts` and `faults` are synchronized themselves.
+    // `chunks`, `spareChunks`, `queuedCount`, `enqueued`, `waiters`, `failing`, `stopping`, `held`, `progress`,
+    // `demand` and `lingering` are guarded by `mutex`; `directory` and `apply` are used only on the writer thread;
+    // `committedSeq`, `counts` and `faults` are synchronized themselves.
 
     /// Writes one batch of items inside its transaction.
     public typealias Apply = @Sendable (ArraySlice<Item>, StoreTransaction) throws(StoreError) -> Void
