@@ -21,7 +21,7 @@ public final class StoreGate: Sendable {
     var committed: UInt64 { store.committed }
 
     /// Whether commits are failing right now.
-    var isFailing: Bool { store.failure != nil }
+    var isFailing: Bool { store.isFailing }
 
     /// What an answer that waited past `timeout` gets while the store fails (nil while it is healthy).
     func failureAnswer(instance: String) -> HTTPResponse? {

@@ -128,6 +128,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private var lingering = false
     private var thread: pthread_t?
     private let committedSeq = Atomic<UInt64>(0)
+    /// Mirrors `failing != nil` for readers that poll it often (an event loop with parked answers) without the mutex.
+    private let failingFlag = Atomic<Bool>(false)
     private let counts = Mutex(Counts())
 
     /// Starts the writer thread over `directory`; `apply` writes each batch. With `startHeld` it takes no batch (and
@@ -185,6 +187,9 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     /// The number of the last item stored: every item up to it is committed.
     public var committed: UInt64 { committedSeq.load(ordering: .acquiring) }
+
+    /// Whether the last commit failed (the writer is retrying it); a lock-free read of `failure != nil`.
+    public var isFailing: Bool { failingFlag.load(ordering: .acquiring) }
 
     /// Why the last commit failed, while the writer is retrying it; nil when it is healthy.
     public var failure: StoreError? {
@@ -413,6 +418,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         var ready: [Waiter] = []
         pthread_mutex_lock(mutex)
         failing = nil
+        failingFlag.store(false, ordering: .releasing)
         while let first = waiters.min, first.seq <= last { ready.append(waiters.removeMin()) }
         let progress = self.progress
         pthread_mutex_unlock(mutex)
@@ -427,6 +433,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         var expired: [Waiter] = []
         pthread_mutex_lock(mutex)
         failing = error
+        failingFlag.store(true, ordering: .releasing)
         var keep: [Waiter] = []
         while let waiter = waiters.popMin() {
             if waiter.deadline <= now { expired.append(waiter) } else { keep.append(waiter) }

@@ -111,6 +111,9 @@ public final class TaskStore: Sendable {
     /// Why commits are failing right now (disk full, I/O), or nil when the store is healthy.
     public var failure: StoreError? { writer.failure }
 
+    /// Whether commits are failing right now, read without taking the writer's lock.
+    public var isFailing: Bool { writer.isFailing }
+
     /// Commits, batches and failures so far.
     public var statistics: GroupCommitWriter<StoreChange>.Counts { writer.statistics }
 
