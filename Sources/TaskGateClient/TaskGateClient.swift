@@ -154,6 +154,15 @@ public final class TaskGateClient: Sendable {
         return try transport.decode(WireStats.self, from: response)
     }
 
+    /// `GET /healthz` (or `/readyz` when `ready`): whether the server answered 200, with the body it sent. Needs no
+    /// token; a server that cannot be reached throws `disconnected`.
+    public func health(ready: Bool = false) async throws -> (healthy: Bool, body: String) {
+        try checkOpen()
+        let response = try await transport.send(
+            .GET, ready ? "/readyz" : "/healthz", timeout: configuration.requestTimeout)
+        return (response.status == 200, String(decoding: response.body, as: UTF8.self))
+    }
+
     /// A future for a task submitted earlier (by this or another client).
     public func future(id: String) async throws -> TaskFuture {
         future(for: WireTaskStatus(try await task(id)))

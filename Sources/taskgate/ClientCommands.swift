@@ -187,3 +187,56 @@ struct Cancel: AsyncParsableCommand {
         }
     }
 }
+
+/// `taskgate health`: the probe of a container's HEALTHCHECK (the image has no curl).
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 when the server answers GET /healthz (or /readyz) with 200, 1 otherwise.",
+        discussion: """
+            The probe of a container's HEALTHCHECK: it needs no token. Without --url or TASKGATE_URL it asks \
+            http://127.0.0.1 on TASKGATE_PORT (default 8080), the server of the same container.
+            """)
+
+    @OptionGroup var server: ServerOptions
+
+    @Flag(help: "Probe /readyz (accepting work) instead of /healthz (alive).")
+    var ready = false
+
+    @Option(help: "Seconds to wait for the answer (default 3).")
+    var timeout: Double = 3
+
+    /// Without --url and TASKGATE_URL: the server of this container, http://127.0.0.1 on TASKGATE_PORT (8080 by
+    /// default), as `serve` reads it.
+    static func localURL(_ environment: [String: String]) -> String? {
+        if let url = environment["TASKGATE_URL"], !url.isEmpty { return nil }
+        let port = environment["TASKGATE_PORT"].flatMap { Int($0) }.flatMap { (1...65535).contains($0) ? $0 : nil }
+        return "http://127.0.0.1:\(port ?? 8080)"
+    }
+
+    func run() async throws {
+        guard timeout > 0, timeout <= 600 else { throw ValidationError("--timeout must be in (0, 600] seconds") }
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = ServerOptions.clientConfiguration(
+            url: server.url ?? Self.localURL(environment), token: server.token, caFile: server.caFile,
+            environment: environment)
+        configuration.requestTimeout = .nanoseconds(Int64(timeout * 1e9))
+        let client = TaskGateClient(configuration: configuration)
+        let outcome: Result<(healthy: Bool, body: String), any Error>
+        do {
+            outcome = .success(try await client.health(ready: ready))
+        } catch {
+            outcome = .failure(error)
+        }
+        try? await client.shutdown()
+        switch outcome {
+        case .success(let answer) where answer.healthy:
+            print(answer.body.trimmingCharacters(in: .whitespacesAndNewlines))
+        case .success(let answer):
+            FileHandle.standardError.write(Data("unhealthy: \(answer.body)\n".utf8))
+            throw ExitCode.failure
+        case .failure(let error):
+            FileHandle.standardError.write(Data((ServerOptions.describe(error) + "\n").utf8))
+            throw ExitCode.failure
+        }
+    }
+}

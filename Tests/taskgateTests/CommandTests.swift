@@ -1,4 +1,5 @@
 import Foundation
+import TaskGateHTTP
 import TaskGateTesting
 import Testing
 
@@ -138,5 +139,35 @@ import Testing
         process.signal(SIGTERM)
         #expect(await process.waitForExit() == 0)
         try await client.shutdown()
+    }
+}
+
+/// `taskgate health`, the image's HEALTHCHECK: exit 0 on a 200 from /healthz or /readyz, 1 otherwise, with no token.
+@Suite(.timeLimit(.minutes(2))) struct HealthCommandTests {
+    @Test func exitsZeroWhenTheServerAnswersAndOneWhenItDoesNot() async throws {
+        try await withLiveServer { server, _ in
+            // Auth on: the probes need no token.
+            server.gateway.replaceTokens(AccessTokens(client: ["client-token"], worker: ["worker-token"]))
+            // No --url and no TASKGATE_URL: 127.0.0.1 on TASKGATE_PORT, as in the image.
+            let port = try #require(server.baseURL.split(separator: ":").last.map(String.init))
+            let alive = try await ClientCommandTests.run(["health"], environment: ["TASKGATE_PORT": port])
+            #expect(alive.status == 0)
+            #expect(ClientCommandTests.object(alive.output)["status"] as? String == "ok")
+            let ready = try await ClientCommandTests.run(["health", "--ready", "--url", server.baseURL])
+            #expect(ready.status == 0)
+            #expect(ClientCommandTests.object(ready.output)["status"] as? String == "ready")
+
+            // Draining: alive, not ready.
+            server.gateway.beginDrain()
+            let draining = try TestProcess(taskgate: ["health", "--ready", "--url", server.baseURL])
+            #expect(await draining.finish() == 1)
+            #expect(draining.stderr.contains("draining"))
+            #expect(try await ClientCommandTests.run(["health", "--url", server.baseURL]).status == 0)
+        }
+        // Nothing listening (port 1 is privileged and unused): exit 1 with the reason.
+        let refused = try TestProcess(taskgate: ["health", "--timeout", "2"], environment: ["TASKGATE_PORT": "1"])
+        #expect(await refused.finish() == 1)
+        #expect(!refused.stderr.isEmpty)
+        #expect(try await ClientCommandTests.run(["health", "--timeout", "0"]).status != 0)
     }
 }
