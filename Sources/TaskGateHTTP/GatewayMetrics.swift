@@ -202,6 +202,10 @@ public final class GatewayMetrics: Sendable {
                 help: "Tasks held, by state (pending is the queue depth).")
         }
         gauge(
+            "taskgate_tasks_unfinished", [],
+            Double(TaskState.allCases.filter { !$0.isTerminal }.reduce(0) { $0 + (stats.tasksByState[$1] ?? 0) }),
+            help: "Tasks not finished: pending, running or canceling (the work outstanding, to scale workers on).")
+        gauge(
             "taskgate_queue_oldest_age_seconds", [], snapshot.oldestPendingSince.map { (now - $0).seconds } ?? 0,
             help: "How long the longest-waiting pending task has waited; 0 when none waits.")
         gauge(

@@ -47,6 +47,7 @@ import Testing
         #expect(samples["taskgate_http_parked_requests"] == 1)
         #expect(samples["taskgate_task_queue_wait_seconds_count"] == 3, "each was handed to the worker once")
         #expect(samples["taskgate_queue_oldest_age_seconds"] == 0, "nothing is pending")
+        #expect(samples["taskgate_tasks_unfinished"] == 1, "the third is running; the others are finished")
         h.advance(.seconds(20))
         _ = await parked.value
 
@@ -55,6 +56,7 @@ import Testing
         let again = Self.samples(await h.send("GET", "/metrics").body)
         #expect(again[#"taskgate_tasks_finished_total{function="f",outcome="succeeded"}"#] == 2)
         #expect(again[#"taskgate_tasks_submitted_total{function="f"}"#] == 3)
+        #expect(again["taskgate_tasks_unfinished"] == 0)
     }
 
     @Test func namesFollowThePrometheusConventions() async throws {
