@@ -4,31 +4,37 @@
 public struct AccessTokens: Sendable, Equatable {
     /// What a token admits.
     public enum Role: String, Sendable, CaseIterable {
-        /// The tasks API (`/tasks…`, `/stats`) and reading the workers list.
+        /// The tasks API (`/tasks…`, `/stats`), `/metrics` and reading the workers list.
         case client
         /// The worker API: register, poll, leave (and reading the workers list).
         case worker
+        /// `/metrics` only: for a scraper (Prometheus, KEDA) that must not read or change tasks.
+        case metrics
     }
 
     /// Tokens admitting the tasks API.
     public var client: [String]
     /// Tokens admitting the worker API.
     public var worker: [String]
+    /// Tokens admitting `/metrics` only.
+    public var metrics: [String]
 
     /// No token: auth off.
-    public init(client: [String] = [], worker: [String] = []) {
+    public init(client: [String] = [], worker: [String] = [], metrics: [String] = []) {
         self.client = client
         self.worker = worker
+        self.metrics = metrics
     }
 
     /// True when any token is configured.
-    public var isEnabled: Bool { !client.isEmpty || !worker.isEmpty }
+    public var isEnabled: Bool { !client.isEmpty || !worker.isEmpty || !metrics.isEmpty }
 
     /// The tokens of `role`.
     public func tokens(of role: Role) -> [String] {
         switch role {
         case .client: client
         case .worker: worker
+        case .metrics: metrics
         }
     }
 
@@ -98,7 +104,7 @@ public struct AccessTokens: Sendable, Equatable {
         public var description: String { "line \(line): \(reason)" }
     }
 
-    /// Reads a token file: one `<role> <token>` per line (`client` or `worker`), blank lines and lines starting with
+    /// Reads a token file: one `<role> <token>` per line (`client`, `worker` or `metrics`), blank lines and lines starting with
     /// `#` ignored. Refuses the whole file on any bad line, so a typo never silently drops a token.
     public static func parse(file text: String) throws(FileError) -> AccessTokens {
         var tokens = AccessTokens()
@@ -114,7 +120,7 @@ public struct AccessTokens: Sendable, Equatable {
                 throw FileError(line: index + 1, reason: "expected '<role> <token>', got \(fields.count) fields")
             }
             guard let role = Role(rawValue: String(fields[0])) else {
-                throw FileError(line: index + 1, reason: "unknown role; expected client or worker")
+                throw FileError(line: index + 1, reason: "unknown role; expected client, worker or metrics")
             }
             let token = String(fields[1])
             guard isValidToken(token) else {
@@ -123,6 +129,7 @@ public struct AccessTokens: Sendable, Equatable {
             switch role {
             case .client: tokens.client.append(token)
             case .worker: tokens.worker.append(token)
+            case .metrics: tokens.metrics.append(token)
             }
         }
         return tokens
@@ -130,6 +137,6 @@ public struct AccessTokens: Sendable, Equatable {
 
     /// These tokens and `other`'s together.
     public func merging(_ other: AccessTokens) -> AccessTokens {
-        AccessTokens(client: client + other.client, worker: worker + other.worker)
+        AccessTokens(client: client + other.client, worker: worker + other.worker, metrics: metrics + other.metrics)
     }
 }

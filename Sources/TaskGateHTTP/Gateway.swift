@@ -243,10 +243,13 @@ public final class Gateway: Sendable {
         case worker
         /// Reading the workers list: observability for both.
         case clientOrWorker
+        /// `/metrics`: clients and scrapers.
+        case clientOrMetrics
 
         init(method: String, path: String) {
             switch path {
             case "/healthz", "/readyz": self = .open
+            case "/metrics": self = .clientOrMetrics
             case _ where path.hasPrefix("/workers"):
                 self = method == "GET" || method == "HEAD" ? .clientOrWorker : .worker
             default: self = .client
@@ -255,7 +258,9 @@ public final class Gateway: Sendable {
 
         func admits(_ role: AccessTokens.Role) -> Bool {
             switch self {
-            case .open, .clientOrWorker: true
+            case .open: true
+            case .clientOrWorker: role != .metrics
+            case .clientOrMetrics: role != .worker
             case .client: role == .client
             case .worker: role == .worker
             }

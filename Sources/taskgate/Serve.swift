@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
             Every option can also be set by an environment variable (TASKGATE_HOST, TASKGATE_PORT, \
             TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
             TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
-            TASKGATE_WORKER_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
+            TASKGATE_WORKER_TOKEN, TASKGATE_METRICS_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
             TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES, TASKGATE_TLS_CERT, \
             TASKGATE_TLS_KEY, TASKGATE_DURABILITY, TASKGATE_DATA_DIR); a flag wins over the variable.
 
@@ -30,12 +30,13 @@ struct Serve: AsyncParsableCommand {
             not a power cut); memory keeps nothing on disk.
 
             The connection limit and the parked cap are derived from the open-file limit (raised to its hard \
-            limit at start) with a reserve; larger values asked for are lowered to fit, with a warning. TASKGATE_TOKEN and \
-            TASKGATE_WORKER_TOKEN may hold several tokens separated by commas.
+            limit at start) with a reserve; larger values asked for are lowered to fit, with a warning. TASKGATE_TOKEN, \
+            TASKGATE_WORKER_TOKEN and TASKGATE_METRICS_TOKEN may hold several tokens separated by commas.
 
             Auth is on when any token is given: every endpoint but /healthz and /readyz then needs \
-            'Authorization: Bearer <token>', client tokens for the tasks API, worker tokens for the worker API. \
-            The token file holds '<role> <token>' lines (role client or worker) and is read again on SIGHUP, \
+            'Authorization: Bearer <token>', client tokens for the tasks API and /metrics, worker tokens for the \
+            worker API, metrics tokens for /metrics only (a scraper such as Prometheus or KEDA). The token file \
+            holds '<role> <token>' lines (role client, worker or metrics) and is read again on SIGHUP, \
             so tokens rotate without a restart. Binding an address other than loopback without a token is \
             refused unless --insecure is given.
             """
@@ -141,6 +142,14 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("worker-token"),
         help: "A worker token for the worker API; repeat for several (env TASKGATE_WORKER_TOKEN, comma-separated).")
     var workerTokens: [String] = []
+
+    @Option(
+        name: .customLong("metrics-token"),
+        help: """
+            A token for /metrics only (Prometheus, KEDA); repeat for several \
+            (env TASKGATE_METRICS_TOKEN, comma-separated).
+            """)
+    var metricsTokens: [String] = []
 
     @Option(
         name: .customLong("token-file"),

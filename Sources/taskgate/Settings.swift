@@ -110,7 +110,8 @@ struct Settings {
         }
         tokens = AccessTokens(
             client: try tokenList(serve.tokens, "TASKGATE_TOKEN"),
-            worker: try tokenList(serve.workerTokens, "TASKGATE_WORKER_TOKEN"))
+            worker: try tokenList(serve.workerTokens, "TASKGATE_WORKER_TOKEN"),
+            metrics: try tokenList(serve.metricsTokens, "TASKGATE_METRICS_TOKEN"))
         tokenFile = try value(serve.tokenFile, "TASKGATE_TOKEN_FILE", { $0 })
         insecure = serve.insecure
         let certificate = try value(serve.tlsCert, "TASKGATE_TLS_CERT", { $0 })

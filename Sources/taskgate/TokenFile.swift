@@ -53,6 +53,7 @@ enum TokenFile {
                         metadata: [
                             "auth.client_tokens": "\(tokens.client.count)",
                             "auth.worker_tokens": "\(tokens.worker.count)",
+                            "auth.metrics_tokens": "\(tokens.metrics.count)",
                         ])
                 } catch {
                     logger.error(

@@ -6,7 +6,7 @@ import Testing
 
 /// Bearer tokens by role, in memory: who may call what, the answers to those who may not, rotation.
 @Suite struct AuthTests {
-    let tokens = AccessTokens(client: ["client-a", "client-b"], worker: ["worker-a"])
+    let tokens = AccessTokens(client: ["client-a", "client-b"], worker: ["worker-a"], metrics: ["scraper"])
 
     func harness() throws -> GatewayHarness {
         let h = try GatewayHarness()
@@ -21,7 +21,8 @@ import Testing
         let routes: [(String, String)] = [
             ("GET", "/tasks"), ("POST", "/tasks"), ("POST", "/tasks/batch"), ("POST", "/tasks/wait"),
             ("GET", "/tasks/00000001"), ("DELETE", "/tasks/00000001"), ("GET", "/stats"), ("GET", "/workers"),
-            ("POST", "/workers"), ("POST", "/workers/w1/poll"), ("DELETE", "/workers/w1"), ("GET", "/nowhere"),
+            ("POST", "/workers"), ("POST", "/workers/w1/poll"), ("DELETE", "/workers/w1"), ("GET", "/metrics"),
+            ("GET", "/nowhere"),
         ]
         for (method, path) in routes {
             let response = await h.send(method, path, json: method == "POST" ? "{}" : nil)
@@ -80,6 +81,29 @@ import Testing
         }
     }
 
+    @Test func aMetricsTokenReadsMetricsAndNothingElse() async throws {
+        let h = try harness()
+        let scrape = await h.send("GET", "/metrics", headers: bearer("scraper"))
+        #expect(scrape.status == 200)
+        #expect(String(decoding: scrape.body, as: UTF8.self).contains("taskgate_tasks_unfinished"))
+        #expect(await h.send("GET", "/metrics", headers: bearer("client-a")).status == 200, "clients read it too")
+        #expect(await h.send("GET", "/metrics", headers: bearer("worker-a")).status == 403)
+        let register = #"{"name":"r","functions":["g"],"capacity":1}"#
+        for (method, path, body) in [
+            ("GET", "/stats", nil), ("GET", "/tasks", nil), ("POST", "/tasks", #"{"function":"f"}"#),
+            ("GET", "/tasks/00000001", nil), ("DELETE", "/tasks/00000001", nil), ("GET", "/workers", nil),
+            ("POST", "/workers", register), ("POST", "/workers/\(h.worker)/poll", "{}"),
+        ] {
+            let response = await h.send(method, path, headers: bearer("scraper"), json: body)
+            #expect(response.status == 403, "\(method) \(path)")
+            #expect(response.object["code"] as? String == "forbidden")
+        }
+        // Metrics tokens alone turn auth on: the other roles are then closed.
+        h.gateway.replaceTokens(AccessTokens(metrics: ["scraper"]))
+        #expect(await h.send("GET", "/stats").status == 401)
+        #expect(await h.send("GET", "/metrics", headers: bearer("scraper")).status == 200)
+    }
+
     @Test func aRefusedRequestChangesNothing() async throws {
         let h = try harness()
         let before = await h.send("GET", "/stats", headers: bearer("client-a")).object
@@ -106,8 +130,8 @@ import Testing
 
     @Test func aTokenFileIsReadWholeOrRefused() throws {
         let tokens = try AccessTokens.parse(
-            file: "# rotation in progress\nclient  old-one\r\n\n\tclient new-one\nworker w-1\n")
-        #expect(tokens == AccessTokens(client: ["old-one", "new-one"], worker: ["w-1"]))
+            file: "# rotation in progress\nclient  old-one\r\n\n\tclient new-one\nworker w-1\nmetrics m-1\n")
+        #expect(tokens == AccessTokens(client: ["old-one", "new-one"], worker: ["w-1"], metrics: ["m-1"]))
         for (text, line) in [
             ("client a\nadmin b\n", 2), ("client a b\n", 1), ("worker\n", 1), ("client caf\u{e9}\n", 1),
         ] {

@@ -90,12 +90,17 @@ import Testing
 
     @Test func tokensComeFromRepeatedFlagsOrCommaSeparatedVariables() throws {
         let fromVariables = try Self.settings(
-            [], ["TASKGATE_TOKEN": "a,b", "TASKGATE_WORKER_TOKEN": "w", "TASKGATE_TOKEN_FILE": "/etc/tokens"])
-        #expect(fromVariables.tokens.client == ["a", "b"] && fromVariables.tokens.worker == ["w"])
+            [],
+            [
+                "TASKGATE_TOKEN": "a,b", "TASKGATE_WORKER_TOKEN": "w", "TASKGATE_METRICS_TOKEN": "m",
+                "TASKGATE_TOKEN_FILE": "/etc/tokens",
+            ])
+        #expect(fromVariables.tokens == AccessTokens(client: ["a", "b"], worker: ["w"], metrics: ["m"]))
         #expect(fromVariables.tokenFile == "/etc/tokens")
         let fromFlags = try Self.settings(
-            ["--token", "c", "--token", "d", "--worker-token", "x", "--insecure"], ["TASKGATE_TOKEN": "a"])
-        #expect(fromFlags.tokens.client == ["c", "d"] && fromFlags.tokens.worker == ["x"])
+            ["--token", "c", "--token", "d", "--worker-token", "x", "--metrics-token", "n", "--insecure"],
+            ["TASKGATE_TOKEN": "a", "TASKGATE_METRICS_TOKEN": "m"])
+        #expect(fromFlags.tokens == AccessTokens(client: ["c", "d"], worker: ["x"], metrics: ["n"]))
         #expect(fromFlags.insecure)
         #expect(throws: (any Error).self) { try Self.settings(["--token", "has space"]) }
         #expect(throws: (any Error).self) { try Self.settings([], ["TASKGATE_WORKER_TOKEN": "caf\u{e9}"]) }
@@ -120,5 +125,14 @@ import Testing
         #expect(fromFlags.baseURL == "http://f:2" && fromFlags.token == "u")
         let defaults = ServerOptions.clientConfiguration(url: nil, token: nil, environment: ["TASKGATE_TOKEN": ""])
         #expect(defaults.baseURL == "http://127.0.0.1:8080" && defaults.token == nil)
+    }
+
+    @Test func theHealthProbeAsksThisContainersServerUnlessAURLIsGiven() {
+        #expect(Health.localURL([:]) == "http://127.0.0.1:8080")
+        #expect(Health.localURL(["TASKGATE_PORT": "9000"]) == "http://127.0.0.1:9000")
+        for bad in ["0", "70000", "x", ""] {
+            #expect(Health.localURL(["TASKGATE_PORT": bad]) == "http://127.0.0.1:8080", "\(bad)")
+        }
+        #expect(Health.localURL(["TASKGATE_URL": "https://h:1", "TASKGATE_PORT": "9000"]) == nil)
     }
 }
