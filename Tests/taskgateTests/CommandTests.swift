@@ -170,4 +170,30 @@ import Testing
         #expect(!refused.stderr.isEmpty)
         #expect(try await ClientCommandTests.run(["health", "--timeout", "0"]).status != 0)
     }
+
+    /// The image runs as an unprivileged user. A socket option that needs a capability (the client once set
+    /// SO_DEBUG by mistake, asking for TCP_NODELAY at the socket level) works as root and fails for everyone else.
+    @Test func theClientConnectsAsAnUnprivilegedUser() async throws {
+        try await withLiveServer { server, _ in
+            var executable = TestProcess.taskgate
+            var arguments = ["health", "--url", server.baseURL]
+            if getuid() == 0 {
+                // A copy any user may run (the build directory may not be readable by nobody), run as nobody.
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "taskgate-unprivileged-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: directory) }
+                let copy = directory.appendingPathComponent("taskgate")
+                try FileManager.default.copyItem(at: executable, to: copy)
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+                arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", copy.path] + arguments
+                executable = URL(fileURLWithPath: "/usr/bin/setpriv")
+                let probe = try TestProcess(executable: executable, arguments: arguments)
+                #expect(await probe.finish() == 0, "as nobody: \(probe.stderr)")
+            } else {
+                let probe = try TestProcess(executable: executable, arguments: arguments)
+                #expect(await probe.finish() == 0, "as uid \(getuid()): \(probe.stderr)")
+            }
+        }
+    }
 }

@@ -273,7 +273,7 @@ final class ConnectionPool: Sendable {
             max(1_000_000, min(connectTimeout.nanoseconds, left.nanoseconds)))
         ClientBootstrap(group: group)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 connection.attach(channel)
                 return channel.eventLoop.makeCompletedFuture { [tls = self.tls, target = self.target] in
