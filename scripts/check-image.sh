@@ -14,6 +14,10 @@
 #
 # Usage (root): scripts/check-image.sh. Local base images are made once and kept (podman images
 # localhost/taskgate-bookworm:local-N and localhost/taskgate-swift:local-N); IMAGE_REBUILD_BASES=1 makes them again.
+#
+# The image_* variables are set by an eval of the image's configuration (SC2154); the single-quoted scripts run in
+# the image's shell and expand there (SC2016).
+# shellcheck disable=SC2154,SC2016
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -27,6 +31,7 @@ missing=""
 for package in podman debootstrap curl; do dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"; done
 if [ -n "$missing" ]; then
   echo "check-image: installing$missing"
+  # shellcheck disable=SC2086
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
 fi
 
