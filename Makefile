@@ -1,14 +1,16 @@
 # taskgate: one-command set-up on a fresh Debian machine.
 #   make serve  installs the system packages the build needs (when missing), builds, and runs `taskgate serve` on
 #               127.0.0.1:8080 with in-process workers and the built-in functions.
-#   make test   the same set-up, then the whole test suite, the format check, and the OpenAPI check
-#               (openapi-spec-validator, then schemathesis with all checks against a live server).
+#   make test   the same set-up, then the whole test suite, the format check, the OpenAPI check
+#               (openapi-spec-validator, then schemathesis with all checks against a live server), and the container
+#               checks (scripts/check-deploy.sh; scripts/check-image.sh builds the Dockerfile and runs the image, as
+#               root; see docs/deploy.md).
 #   make bench-core   the in-process scheduler benchmark (release build), see docs/benchmarks.md.
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config openssl
 
-.PHONY: deps build serve test lint format openapi bench-core bench-http bench-client bench-workers clean
+.PHONY: deps build serve test lint format openapi deploy-check image-check bench-core bench-http bench-client bench-workers clean
 
 deps:
 	@missing=""; \
@@ -33,9 +35,17 @@ test: deps
 	$(SWIFT) test
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
 	scripts/check-openapi.sh
+	scripts/check-deploy.sh
+	scripts/check-image.sh
 
 openapi: deps
 	scripts/check-openapi.sh
+
+deploy-check:
+	scripts/check-deploy.sh
+
+image-check:
+	scripts/check-image.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
