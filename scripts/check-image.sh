@@ -298,8 +298,11 @@ submit orphan null >/dev/null || fail "submitting orphan to the control"
 sleep 2.5
 [ "$(zombies "$(pid1 "$control")")" -ge 1 ] || fail "control: no zombie with taskgate as PID 1 (the reaping check proves nothing)"
 echo "check-image: control: with taskgate itself as PID 1 the orphan stays a zombie"
-kill -KILL "$control" "$(pid1 "$control")" 2>/dev/null || true
-{ wait "$control"; } 2>/dev/null || true
+# Killed on purpose: disowned first, so the shell does not report it.
+control_pid1=$(pid1 "$control")
+disown "$control"
+kill -KILL "$control_pid1" "$control" 2>/dev/null || true
+for _ in $(seq 1 50); do kill -0 "$control" 2>/dev/null || break; sleep 0.1; done
 kill -TERM "$(pid1 "$server")"
 wait "$server" || true
 
