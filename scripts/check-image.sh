@@ -131,7 +131,12 @@ data=$(mktemp -d)
 chmod 0755 "$data"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  # Each namespace's PID 1 first (its end kills everything in the namespace; it outlives unshare otherwise, and a
+  # parent-death signal would not reach it: chroot --userspec's change of user clears it), then unshare.
+  for pid in "${pids[@]}"; do
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
   podman image unmount "$image" >/dev/null 2>&1 || true
   rm -rf "$data"
