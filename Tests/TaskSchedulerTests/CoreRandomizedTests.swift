@@ -12,6 +12,7 @@ import Testing
             $0.queueLimit = 60
             $0.maxRetainedTasks = 1_000
         }
+        h.core.publishing = true
         var workers: [WorkerID] = [h.register(capacity: 2)]
         var held: [WorkerID: Set<TaskID>] = [:]
         var submitted: [TaskID] = []
@@ -128,5 +129,34 @@ import Testing
         #expect(counters.succeeded + counters.failed + counters.canceled == counters.submitted)
         #expect(counters.illegalTransitions == 0)
         #expect(counters.reconciled == 0, "a truthful running list had something taken back")
+        expectPublishedEveryChange(h, submitted: submitted)
+    }
+
+    /// The published changes tell each task's whole story in order, once each: versions 1, 2, 3, ... up to the
+    /// record's, the first pending, the last the record's final state; every worker that joined left once, after.
+    func expectPublishedEveryChange(_ h: Harness, submitted: [TaskID]) {
+        var versions: [TaskID: [UInt64]] = [:]
+        var last: [TaskID: TaskRecord] = [:]
+        var joined: Set<WorkerID> = []
+        var left: Set<WorkerID> = []
+        for change in h.published {
+            switch change {
+            case .task(let record):
+                versions[record.id, default: []].append(record.version)
+                if versions[record.id]!.count == 1 { #expect(record.state == .pending && record.version == 1) }
+                last[record.id] = record
+            case .workerJoined(let worker):
+                #expect(joined.insert(worker.id).inserted, "worker \(worker.id) joined twice")
+            case .workerLeft(let worker, _):
+                #expect(joined.contains(worker.id), "worker \(worker.id) left before it joined")
+                #expect(left.insert(worker.id).inserted, "worker \(worker.id) left twice")
+            }
+        }
+        #expect(joined == left, "every worker was removed at the end")
+        for id in submitted {
+            guard let record = h.core.lookup(id).record else { continue }
+            #expect(versions[id] == Array(1...record.version), "task \(id): versions \(versions[id] ?? [])")
+            #expect(last[id]?.state == record.state)
+        }
     }
 }

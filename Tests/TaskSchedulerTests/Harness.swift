@@ -16,6 +16,8 @@ struct Harness {
     var observations: [Observation] = []
     /// Every change listed for the store (when `core.persisting`).
     var stored: [StoreChange] = []
+    /// Every change published for those following the work (when `core.publishing`).
+    var published: [PublishedChange] = []
 
     init(functions: [String] = ["f", "g"], configure: (inout SchedulerConfiguration) -> Void = { _ in }) {
         var configuration = SchedulerConfiguration()
@@ -38,6 +40,7 @@ struct Harness {
         signals.append(contentsOf: effects.signaledWorkers.map(\.worker))
         observations.append(contentsOf: effects.observations)
         stored.append(contentsOf: effects.stored)
+        published.append(contentsOf: effects.published)
         return result
     }
 

@@ -6,6 +6,8 @@ package struct Effects: Sendable {
     package var signaledWorkers: [(worker: WorkerID, cancelRequests: Bool)] = []
     /// Durations measured by the event, for the metrics (recorded by the owner outside its lock).
     package var observations: [Observation] = []
+    /// Changes for those following the work, in order (only while the core is `publishing`).
+    package var published: [PublishedChange] = []
     /// Changes for the durable store, in order (only while the core is `persisting`).
     package var stored: [StoreChange] = []
     /// The number of the last change in `stored` (0 when none).
@@ -24,7 +26,7 @@ package struct Effects: Sendable {
 
     /// Whether there is nothing to do.
     package var isEmpty: Bool {
-        resolved.isEmpty && signaledWorkers.isEmpty && observations.isEmpty && stored.isEmpty
+        resolved.isEmpty && signaledWorkers.isEmpty && observations.isEmpty && stored.isEmpty && published.isEmpty
     }
 }
 

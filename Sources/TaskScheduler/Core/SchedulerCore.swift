@@ -45,6 +45,8 @@ package struct SchedulerCore: Sendable {
     package var observing = false
     /// Whether events list their changes for the durable store (`Effects.stored`).
     package var persisting = false
+    /// Whether events list their changes for those following the work (`Effects.published`).
+    package var publishing = false
     /// The number of the last change listed for the store in this run.
     package internal(set) var storeSeq: UInt64 = 0
     /// False once draining started: submissions fail with `shutting_down`.
@@ -118,6 +120,7 @@ package struct SchedulerCore: Sendable {
             finishedBytes += tasks[slot: index].retainedBytes
         }
         if persisting { storeRecord(at: index, created: false, effects: &effects) }
+        if publishing { effects.published.append(.task(tasks[slot: index])) }
         notifyWaiters(of: id, effects: &effects)
         if next.isTerminal {
             // The one just finished stays even if it alone is over the byte bound.

@@ -16,6 +16,8 @@ public final class Scheduler: Sendable {
         var observer: (@Sendable ([Observation]) -> Void)?
         /// Receives the changes for the durable store, under the lock, in the core's order.
         var storeSink: (@Sendable ([StoreChange]) -> Void)?
+        /// Receives the changes for those following the work, under the lock, in the core's order.
+        var publishSink: (@Sendable ([PublishedChange]) -> Void)?
     }
 
     let state: Mutex<State>
@@ -129,6 +131,7 @@ extension Scheduler.State {
             storeSink?(effects.stored)
             work.storeSeq = effects.lastStoreSeq
         }
+        if !effects.published.isEmpty { publishSink?(effects.published) }
         for (id, result) in effects.resolved {
             if let continuation = continuations.removeValue(forKey: id) {
                 work.resumes.append((continuation, result))
