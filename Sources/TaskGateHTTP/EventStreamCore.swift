@@ -1,0 +1,281 @@
+import DequeModule
+import TaskGateAPI
+import TaskScheduler
+
+/// The event stream's state as one value (`GET /events`, Server-Sent Events): the numbered history of recent events,
+/// and each open stream's filter and unsent bytes. No I/O: `EventHub` owns it behind a lock, feeds it the
+/// scheduler's changes and moves the bytes to the connections.
+///
+/// - Events are numbered in one run from 1; an event's SSE id is `<run>-<number>`, so an id from another run (a
+///   restart) is recognised as such.
+/// - The history keeps the last `historyLimit` events (and at most `historyBytes` of them): a stream that resumes
+///   (`Last-Event-ID`) within it gets every event it missed that matches its filter; one that resumes from further
+///   back, or from another run, first gets a `reset` event that says so (the client should re-read the state it
+///   follows), then the live events.
+/// - A stream's unsent bytes are bounded (`bufferLimit`): a reader that falls that far behind is dropped. Its buffer
+///   is replaced by a `dropped` event naming the last event it was sent in full, and the stream ends; it can resume
+///   from that id. The scheduler never waits for a reader.
+struct EventStreamCore {
+    /// A stream.
+    typealias StreamID = UInt64
+
+    /// Which events a stream wants.
+    struct Filter: Equatable {
+        /// Task events (`kinds=task`).
+        var tasks = true
+        /// Worker events (`kinds=worker`).
+        var workers = true
+        /// Only these tasks (empty: all).
+        var ids: Set<TaskID> = []
+        /// Only tasks of these functions (empty: all).
+        var functions: Set<String> = []
+        /// Only task events into these states (empty: all).
+        var states: Set<TaskState> = []
+        /// Task events carry the result (`results=true`).
+        var results = false
+
+        func admits(_ event: Event) -> Bool {
+            switch event.subject {
+            case .worker: return workers
+            case .task(let id, let function, let state):
+                return tasks && (ids.isEmpty || ids.contains(id)) && (functions.isEmpty || functions.contains(function))
+                    && (states.isEmpty || states.contains(state))
+            }
+        }
+    }
+
+    /// One event, rendered once as SSE lines (and a second time with the result, when the task has one).
+    struct Event {
+        enum Subject {
+            case task(TaskID, function: String, state: TaskState)
+            case worker
+        }
+
+        var number: UInt64
+        var subject: Subject
+        /// `id:`, `event:` and `data:` lines and the blank line that ends the event.
+        var text: [UInt8]
+        /// The same with the task's result in its data (nil when it has none).
+        var textWithResult: [UInt8]?
+
+        var weight: Int { text.count + (textWithResult?.count ?? 0) }
+    }
+
+    struct Stream {
+        var filter: Filter
+        /// Bytes rendered for it and not yet handed to its connection.
+        var buffer: [UInt8] = []
+        /// How far into `buffer` the connection has taken (the rest is unsent).
+        var sent = 0
+        /// The number of the last event whose bytes were all handed over (for the `dropped` event).
+        var lastSent: UInt64 = 0
+        /// The events in `buffer` not yet handed over in full: each one's number and where it starts and ends.
+        var pendingEnds: Deque<(number: UInt64, start: Int, end: Int)> = []
+        /// Its connection waits for bytes (suspended): the next bytes must wake it.
+        var waiting = false
+        /// Dropped for falling behind: once the buffer is sent, the stream ends.
+        var ending = false
+
+        var unsent: Int { buffer.count - sent }
+    }
+
+    /// How a stream's connection should go on.
+    enum Take: Equatable {
+        /// These bytes, now.
+        case bytes([UInt8])
+        /// Nothing now: the connection waits (it was marked waiting) until `publish` or `heartbeat` wakes it.
+        case wait
+        /// The stream is over (dropped, or unknown): end the response.
+        case end
+    }
+
+    let run: String
+    let historyLimit: Int
+    let historyBytes: Int
+    let bufferLimit: Int
+    let maxStreams: Int
+    private(set) var history: Deque<Event> = []
+    private(set) var historyWeight = 0
+    private(set) var nextNumber: UInt64 = 1
+    private(set) var streams: [StreamID: Stream] = [:]
+    private var nextStreamID: StreamID = 1
+    /// Streams dropped for falling behind since start.
+    private(set) var dropped = 0
+
+    init(run: String, historyLimit: Int, historyBytes: Int, bufferLimit: Int, maxStreams: Int) {
+        self.run = run
+        self.historyLimit = max(1, historyLimit)
+        self.historyBytes = max(1, historyBytes)
+        self.bufferLimit = max(1, bufferLimit)
+        self.maxStreams = max(0, maxStreams)
+    }
+
+    /// The number of the newest event (0 before the first).
+    var lastNumber: UInt64 { nextNumber - 1 }
+
+    /// Opens a stream; nil when `maxStreams` are open. Its first bytes are a `retry:` hint and, when resuming, the
+    /// events it missed (or the `reset` event).
+    mutating func open(_ filter: Filter, lastEventID: String?) -> StreamID? {
+        guard streams.count < maxStreams else { return nil }
+        let id = nextStreamID
+        nextStreamID += 1
+        var stream = Stream(filter: filter)
+        stream.buffer.append(contentsOf: "retry: 2000\n\n".utf8)
+        if let lastEventID {
+            let resumeAfter = parse(lastEventID)
+            let oldest = history.first?.number ?? nextNumber
+            if let after = resumeAfter, after + 1 >= oldest, after <= lastNumber {
+                for event in history where event.number > after && filter.admits(event) {
+                    Self.append(event, to: &stream)
+                }
+            } else {
+                stream.buffer.append(contentsOf: Self.reset(lastEventID: lastEventID, oldest: oldest, run: run))
+            }
+        }
+        stream.lastSent = lastNumber
+        streams[id] = stream
+        return id
+    }
+
+    /// Closes a stream (its connection ended).
+    mutating func close(_ id: StreamID) {
+        streams[id] = nil
+    }
+
+    /// An event before it is numbered: what it is about, its `event:` name, and its data (JSON), also with the
+    /// task's result when it has one.
+    struct Pending {
+        var subject: Event.Subject
+        var name: String
+        var data: [UInt8]
+        var dataWithResult: [UInt8]?
+    }
+
+    /// Numbers and keeps `events` and appends each to the streams that want it. Returns the streams whose
+    /// connection waits and must be woken.
+    mutating func publish(_ events: [Pending]) -> [StreamID] {
+        var wake: [StreamID] = []
+        for pending in events {
+            let number = nextNumber
+            nextNumber += 1
+            let head = Array("id: \(run)-\(number)\nevent: \(pending.name)\ndata: ".utf8)
+            let event = Event(
+                number: number, subject: pending.subject, text: head + pending.data + Self.end,
+                textWithResult: pending.dataWithResult.map { head + $0 + Self.end })
+            history.append(event)
+            historyWeight += event.weight
+            while history.count > historyLimit || (history.count > 1 && historyWeight > historyBytes) {
+                historyWeight -= history.removeFirst().weight
+            }
+            for id in streams.keys {
+                guard streams[id]!.filter.admits(event), !streams[id]!.ending else { continue }
+                Self.append(event, to: &streams[id]!)
+                if streams[id]!.unsent > bufferLimit { drop(id) }
+                if streams[id]!.waiting {
+                    streams[id]!.waiting = false
+                    wake.append(id)
+                }
+            }
+        }
+        return wake
+    }
+
+    private static let end = Array("\n\n".utf8)
+
+    /// A comment line to every stream with nothing unsent, so that idle connections show they are alive and a gone
+    /// client is noticed. Returns the streams to wake.
+    mutating func heartbeat() -> [StreamID] {
+        var wake: [StreamID] = []
+        for id in streams.keys where streams[id]!.unsent == 0 && !streams[id]!.ending {
+            streams[id]!.buffer.append(contentsOf: ": keep-alive\n\n".utf8)
+            if streams[id]!.waiting {
+                streams[id]!.waiting = false
+                wake.append(id)
+            }
+        }
+        return wake
+    }
+
+    /// Up to `max` unsent bytes of stream `id`; or, with none, `wait` (the stream is marked waiting) or `end`.
+    mutating func take(_ id: StreamID, max: Int) -> Take {
+        guard var stream = streams.removeValue(forKey: id) else { return .end }
+        defer { streams[id] = stream }
+        if stream.unsent == 0 {
+            if stream.ending { return .end }
+            stream.waiting = true
+            return .wait
+        }
+        let count = min(max, stream.unsent)
+        let bytes = Array(stream.buffer[stream.sent..<(stream.sent + count)])
+        stream.sent += count
+        while let first = stream.pendingEnds.first, first.end <= stream.sent {
+            stream.lastSent = first.number
+            stream.pendingEnds.removeFirst()
+        }
+        if stream.sent == stream.buffer.count {
+            stream.buffer.removeAll(keepingCapacity: stream.buffer.capacity <= 64 * 1024)
+            stream.sent = 0
+            stream.pendingEnds.removeAll()
+        }
+        return .bytes(bytes)
+    }
+
+    /// Streams open.
+    var count: Int { streams.count }
+
+    private static func append(_ event: Event, to stream: inout Stream) {
+        let text = stream.filter.results ? (event.textWithResult ?? event.text) : event.text
+        let start = stream.buffer.count
+        stream.buffer.append(contentsOf: text)
+        stream.pendingEnds.append((event.number, start, stream.buffer.count))
+    }
+
+    /// Replaces what stream `id` had not been sent by a `dropped` event, and ends it after that.
+    private mutating func drop(_ id: StreamID) {
+        dropped += 1
+        var stream = streams[id]!
+        // An event partly handed over is kept whole (the bytes must stay well-formed); every later one goes.
+        var keep = stream.sent
+        if let partial = stream.pendingEnds.first(where: { $0.start < stream.sent && stream.sent < $0.end }) {
+            keep = partial.end
+            stream.lastSent = partial.number
+        }
+        let lastSent = stream.lastSent
+        stream.buffer.removeSubrange(keep...)
+        stream.pendingEnds.removeAll()
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("last_event_id")
+        writer.string("\(run)-\(lastSent)")
+        writer.key("detail")
+        writer.string(
+            "this stream fell more than \(bufferLimit) bytes behind and was closed; reconnect with Last-Event-ID")
+        writer.endObject()
+        stream.buffer.append(contentsOf: "event: dropped\ndata: ".utf8)
+        stream.buffer.append(contentsOf: writer.bytes)
+        stream.buffer.append(contentsOf: "\n\n".utf8)
+        stream.ending = true
+        streams[id] = stream
+    }
+
+    /// The number in `id` when it is `<run>-<number>` of this run.
+    private func parse(_ id: String) -> UInt64? {
+        guard let dash = id.lastIndex(of: "-"), id[..<dash] == run else { return nil }
+        return UInt64(id[id.index(after: dash)...])
+    }
+
+    static func reset(lastEventID: String, oldest: UInt64, run: String) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("last_event_id")
+        writer.string(lastEventID)
+        writer.key("oldest_event_id")
+        writer.string("\(run)-\(oldest)")
+        writer.key("detail")
+        writer.string(
+            "the events after Last-Event-ID are no longer kept (or it is from an earlier run of the server); "
+                + "re-read the state you follow, then go on from here")
+        writer.endObject()
+        return Array("event: reset\ndata: ".utf8) + writer.bytes + Array("\n\n".utf8)
+    }
+}
