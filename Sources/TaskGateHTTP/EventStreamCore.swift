@@ -196,6 +196,36 @@ struct EventStreamCore {
         return wake
     }
 
+    /// `count` changes were lost before they were numbered (the hub's queue was full): nothing in the history can be
+    /// resumed from any more, and every stream gets a `reset` event. Returns the streams to wake.
+    mutating func lose(_ count: Int) -> [StreamID] {
+        history.removeAll()
+        historyWeight = 0
+        let reset = Self.reset(lastEventID: "\(run)-\(lastNumber)", oldest: nextNumber, run: run)
+        var wake: [StreamID] = []
+        for id in streams.keys where !streams[id]!.ending {
+            streams[id]!.buffer.append(contentsOf: reset)
+            if streams[id]!.waiting {
+                streams[id]!.waiting = false
+                wake.append(id)
+            }
+        }
+        return wake
+    }
+
+    /// Ends every stream once what it has been sent is out (the server drains). Returns the streams to wake.
+    mutating func endAll() -> [StreamID] {
+        var wake: [StreamID] = []
+        for id in streams.keys {
+            streams[id]!.ending = true
+            if streams[id]!.waiting {
+                streams[id]!.waiting = false
+                wake.append(id)
+            }
+        }
+        return wake
+    }
+
     /// Up to `max` unsent bytes of stream `id`; or, with none, `wait` (the stream is marked waiting) or `end`.
     mutating func take(_ id: StreamID, max: Int) -> Take {
         guard var stream = streams.removeValue(forKey: id) else { return .end }

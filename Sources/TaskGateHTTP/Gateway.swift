@@ -25,6 +25,8 @@ public final class Gateway: Sendable {
         /// How long an answer waits for its change to be stored while the store fails, before it is answered 503
         /// `not_stored`.
         public var storeTimeout: Duration = .seconds(10)
+        /// The event stream's limits (`GET /events`).
+        public var events = EventHub.Configuration()
 
         /// The defaults.
         public init() {}
@@ -47,6 +49,8 @@ public final class Gateway: Sendable {
     public let storeGate: StoreGate?
     /// What an acknowledgement means here.
     public var durability: Durability { store?.durability ?? .memory }
+    /// `GET /events`: fed by the scheduler once an HTTP server pumps it (`GatewayService`).
+    public let events: EventHub
     /// Open connections, for the metrics (set by the HTTP server in front, read at scrape time).
     let connectionCount = Mutex<(@Sendable () -> Int)?>(nil)
 
@@ -63,6 +67,14 @@ public final class Gateway: Sendable {
         self.accessTokens = Mutex(tokens)
         self.metrics = metrics
         self.logger = logger
+        // Event ids name the run, so that a Last-Event-ID from before a restart is recognised.
+        let run = UInt64(bitPattern: scheduler.clock.now().nanoseconds / 1_000_000)
+        self.events = EventHub(configuration: configuration.events, run: String(run, radix: 36))
+    }
+
+    /// Feeds `events` from the scheduler (once; the HTTP server's event pump then renders and sends them).
+    func startPublishing() {
+        scheduler.publish(to: events.enqueue)
     }
 
     /// The registration secret of remote worker `id` (what `POST /workers` answered it), for tools and tests that
@@ -86,6 +98,7 @@ public final class Gateway: Sendable {
     /// with the current state.
     public func beginDrain() {
         scheduler.drain()
+        events.endAll()
     }
 
     /// Answers one request (on the caller's thread; never blocks) and runs the wake-ups it causes at once.
@@ -136,6 +149,10 @@ public final class Gateway: Sendable {
             if let defect = request.defect { throw Problem(defect) }
             if request.bodyTooLarge { throw Problem.payloadTooLarge(configuration.maxBodyBytes) }
             switch request.method {
+            case "HEAD" where request.path == "/events":
+                // A stream's headers, without opening one.
+                try authorize(request)
+                return .respond(HTTPResponse(status: 200, headers: Self.eventStreamHeaders.map { ($0.0, $0.1) }))
             case "HEAD":
                 // A GET whose body libmicrohttpd leaves out (the headers, Content-Length included, stay).
                 var get = request
@@ -177,6 +194,9 @@ public final class Gateway: Sendable {
         case "/tasks/batch":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
             return try submitBatch(request, deferring: &deferred)
+        case "/events":
+            guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
+            return try events(request)
         case "/tasks/wait":
             guard method == "POST" else { throw .methodNotAllowed(method, allowed: ["POST"]) }
             return try waitMany(request)

@@ -9,6 +9,8 @@ public final class GatewayService: Service, Sendable {
     public let gateway: Gateway
     /// The daemon.
     public let server: HTTPServer
+    /// Renders and sends the event streams' events.
+    let eventPump: EventPump
     let logger: Logger
 
     /// Binds the daemon (throws if it cannot listen) in front of `gateway`; the daemon drops bodies above the
@@ -29,6 +31,13 @@ public final class GatewayService: Service, Sendable {
             gateway.handle(request, deferring: &deferred)
         }
         self.server = server
+        do {
+            eventPump = try EventPump(hub: gateway.events, eventLoop: server.eventLoop)
+        } catch {
+            server.stop()
+            throw error
+        }
+        gateway.startPublishing()
         gateway.connectionCount.withLock { $0 = { server.connectionCount } }
     }
 
@@ -38,11 +47,13 @@ public final class GatewayService: Service, Sendable {
         logger.info("draining", metadata: ["http.parked": "\(gateway.parked)"])
         gateway.beginDrain()
         // Parked requests were just answered; give libmicrohttpd a moment to send them before it stops.
-        for _ in 0..<200 where gateway.parked > 0 || server.parked > 0 {
+        // Event streams end once what they were sent is out; libmicrohttpd may not stop while one is suspended.
+        for _ in 0..<200 where gateway.parked > 0 || server.parked > 0 || gateway.events.streams > 0 {
             try? await Task.sleep(for: .milliseconds(10))
         }
         try? await Task.sleep(for: .milliseconds(50))
         server.stop()
+        eventPump.stop()
         logger.info("http server stopped")
     }
 }

@@ -39,7 +39,9 @@ public struct HTTPRequest: Sendable {
     }
 
     /// The query parameters the gateway reads; only these are decoded from the request target.
-    static let queryParameters = ["wait", "state", "function", "limit", "cursor"]
+    static let queryParameters = [
+        "wait", "state", "function", "limit", "cursor", "ids", "kinds", "results", "last_event_id",
+    ]
 
     /// A header by case-insensitive name (nil for one the gateway does not read).
     public func header(_ name: String) -> String? {
@@ -58,7 +60,7 @@ public struct HTTPHeaders: Sendable {
     /// A header the gateway reads.
     public enum Name: Int, CaseIterable, Sendable {
         case contentType, prefer, ifNoneMatch, idempotencyKey, authorization, workerSecret, contentLength
-        case transferEncoding, traceparent
+        case transferEncoding, traceparent, lastEventID
 
         /// The lowercase name on the wire.
         public var text: String {
@@ -72,6 +74,7 @@ public struct HTTPHeaders: Sendable {
             case .contentLength: "content-length"
             case .transferEncoding: "transfer-encoding"
             case .traceparent: "traceparent"
+            case .lastEventID: "last-event-id"
             }
         }
 
@@ -82,7 +85,7 @@ public struct HTTPHeaders: Sendable {
         }
     }
 
-    private var values = InlineArray<9, String?>(repeating: nil)
+    private var values = InlineArray<10, String?>(repeating: nil)
 
     /// No header.
     public init() {}
@@ -145,4 +148,31 @@ public enum HandlerResult: Sendable {
     case park(@Sendable (Responder) -> Void)
     /// Answer once the store has committed what the answer reports (the connection is parked meanwhile).
     case awaitStore(StoreWait)
+    /// Answer with an event stream (200, `text/event-stream`) that lasts until the client or the server ends it.
+    case stream(EventSubscription, headers: [(String, String)])
+}
+
+/// An open event stream of an `EventHub`, to be served as a response.
+public struct EventSubscription: Sendable {
+    let hub: EventHub
+    let id: EventStreamCore.StreamID
+
+    /// What the stream has to send now, after which it is closed: for callers that cannot hold a stream open (the
+    /// in-memory client of the tests).
+    public func takeAvailableAndClose() -> [UInt8] {
+        hub.takeAvailableAndClose(id)
+    }
+}
+
+/// What an event stream's response reads from: its hub, its stream, and its connection (to suspend and resume).
+final class EventStreamBox {
+    let hub: EventHub
+    let id: EventStreamCore.StreamID
+    let connection: OpaquePointer
+
+    init(_ subscription: EventSubscription, connection: OpaquePointer) {
+        hub = subscription.hub
+        id = subscription.id
+        self.connection = connection
+    }
 }

@@ -78,6 +78,8 @@ extension HTTPServer {
             state.request = request
             park(connection, state, start)
             return .YES
+        case .stream(let subscription, let headers):
+            return queueStream(connection, subscription, headers: headers, for: request, startedAt: state.startedAt)
         case .awaitStore(let wait):
             state.request = request
             if let storeWaits, storeWaits.gate === wait.gate {
@@ -167,6 +169,31 @@ extension HTTPServer {
                 lengths[name.rawValue] = name.text.utf8.count
             }
         }
+    }
+
+    /// Starts an event stream's response: chunked, of unknown length, read from the hub as events come.
+    private func queueStream(
+        _ connection: OpaquePointer, _ subscription: EventSubscription, headers: [(String, String)],
+        for request: HTTPRequest, startedAt: ContinuousClock.Instant?
+    ) -> MHD_Result {
+        defer {
+            if let observer { observer(request, 200, startedAt.map { .now - $0 } ?? .zero) }
+        }
+        let box = Unmanaged.passRetained(EventStreamBox(subscription, connection: connection))
+        guard
+            let created = MHD_create_response_from_callback(
+                UInt64.max, 16 * 1_024, MHDCallbacks.eventReader, box.toOpaque(), MHDCallbacks.eventReaderFree)
+        else {
+            subscription.hub.close(subscription.id)
+            box.release()
+            return .NO
+        }
+        for (name, value) in headers {
+            _ = name.withCString { name in value.withCString { MHD_add_response_header(created, name, $0) } }
+        }
+        let result = MHD_queue_response(connection, 200, created)
+        MHD_destroy_response(created)
+        return result
     }
 
     private func queue(

@@ -35,6 +35,28 @@ enum MHDCallbacks {
         return nil
     }
 
+    /// The event pump's start routine (`pthread_create`): `argument` is the `EventPump`, retained for the thread by
+    /// its creator and released here when the loop ends.
+    static let eventPump: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { argument in
+        let pump = Unmanaged<EventPump>.fromOpaque(argument!)
+        pump.takeUnretainedValue().run()
+        pump.release()
+        return nil
+    }
+
+    /// An event stream's content reader (`MHD_ContentReaderCallback`): `cls` is the stream's retained `EventStreamBox`.
+    static let eventReader: MHD_ContentReaderCallback = { cls, _, buffer, max in
+        let box = Unmanaged<EventStreamBox>.fromOpaque(cls!).takeUnretainedValue()
+        return box.hub.read(box.id, connection: box.connection, into: buffer!, max: max)
+    }
+
+    /// An event stream's response was destroyed: close the stream and release its box.
+    static let eventReaderFree: MHD_ContentReaderFreeCallback = { cls in
+        let box = Unmanaged<EventStreamBox>.fromOpaque(cls!)
+        box.takeUnretainedValue().hub.close(box.takeUnretainedValue().id)
+        box.release()
+    }
+
     /// The event-loop thread's start routine (`pthread_create`): `argument` is the `EventLoop`, retained for the
     /// thread by its creator and released here when the loop ends.
     static let eventLoop: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { argument in

@@ -3,7 +3,7 @@
 enum MetricRoute: Int, CaseIterable {
     case submit, list, batch, waitMany, getTask, cancelTask
     case registerWorker, listWorkers, getWorker, pollWorker, leaveWorker
-    case stats, healthz, readyz, metrics, options, other
+    case stats, healthz, readyz, metrics, events, options, other
 
     init(method: String, path: String) {
         if method == "OPTIONS" {
@@ -19,6 +19,7 @@ enum MetricRoute: Int, CaseIterable {
         case "/healthz": self = .healthz
         case "/readyz": self = .readyz
         case "/metrics": self = .metrics
+        case "/events": self = .events
         case _ where path.hasPrefix("/tasks/"):
             self = method == "DELETE" ? .cancelTask : method == "GET" || method == "HEAD" ? .getTask : .other
         case _ where path.hasPrefix("/workers/"):
@@ -52,6 +53,7 @@ enum MetricRoute: Int, CaseIterable {
         case .healthz: "GET /healthz"
         case .readyz: "GET /readyz"
         case .metrics: "GET /metrics"
+        case .events: "GET /events"
         case .options: "OPTIONS"
         case .other: "other"
         }

@@ -158,6 +158,14 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    static func tooManyStreams(_ limit: Int) -> Problem {
+        var problem = Problem(
+            503, "too_many_streams", "Too many event streams",
+            "the server already serves \(limit) event streams; retry shortly")
+        problem.headers = [("Retry-After", "5")]
+        return problem
+    }
+
     static func tooManyWaiters(_ limit: Int) -> Problem {
         var problem = Problem(
             503, "too_many_waiters", "Too many parked requests",

@@ -45,6 +45,20 @@ enum TaskJSON {
         writer.beginArray()
         for tag in record.tags { writer.string(tag) }
         writer.endArray()
+        writeTimes(record, into: &writer)
+        if let expiresAt = record.expiresAt {
+            writer.key("expires_at")
+            writer.timestamp(nanosecondsSinceEpoch: expiresAt.nanoseconds)
+        }
+        if let cancel = record.cancel {
+            writer.key("cancel")
+            writeCancel(cancel, into: &writer)
+        }
+        writer.endObject()
+    }
+
+    /// `created_at`, `updated_at`, and `started_at` and `finished_at` when set.
+    static func writeTimes(_ record: TaskRecord, into writer: inout JSONWriter) {
         writer.key("created_at")
         writer.timestamp(nanosecondsSinceEpoch: record.createdAt.nanoseconds)
         writer.key("updated_at")
@@ -57,18 +71,23 @@ enum TaskJSON {
             writer.key("finished_at")
             writer.timestamp(nanosecondsSinceEpoch: finishedAt.nanoseconds)
         }
-        if let expiresAt = record.expiresAt {
-            writer.key("expires_at")
-            writer.timestamp(nanosecondsSinceEpoch: expiresAt.nanoseconds)
-        }
-        if let cancel = record.cancel {
-            writer.key("cancel")
-            writeCancel(cancel, into: &writer)
-        }
-        writer.endObject()
     }
 
-    private static func writeError(_ error: TaskFailure, into writer: inout JSONWriter) {
+    /// The first fields of a task's status: id, function, state, done, version.
+    static func writeIdentity(_ record: TaskRecord, into writer: inout JSONWriter) {
+        writer.key("id")
+        writer.plainString(count: 16) { record.id.writeHex(into: $0) }
+        writer.key("function")
+        writer.string(record.function)
+        writer.key("state")
+        writer.string(record.state.rawValue)
+        writer.key("done")
+        writer.bool(record.done)
+        writer.key("version")
+        writer.number(record.version)
+    }
+
+    static func writeError(_ error: TaskFailure, into writer: inout JSONWriter) {
         writer.beginObject()
         writer.key("type")
         writer.string(error.typeURI)
@@ -96,16 +115,7 @@ enum TaskJSON {
     /// when present), what `Prefer: return=minimal` asks for: no arguments, timestamps or tags.
     static func writeStatus(_ record: TaskRecord, into writer: inout JSONWriter) {
         writer.beginObject()
-        writer.key("id")
-        writer.plainString(count: 16) { record.id.writeHex(into: $0) }
-        writer.key("function")
-        writer.string(record.function)
-        writer.key("state")
-        writer.string(record.state.rawValue)
-        writer.key("done")
-        writer.bool(record.done)
-        writer.key("version")
-        writer.number(record.version)
+        writeIdentity(record, into: &writer)
         if let result = record.result {
             writer.key("result")
             writer.raw(result.bytes)

@@ -24,6 +24,9 @@ public struct InMemoryClient: Sendable {
             return await withCheckedContinuation { continuation in
                 wait.gate.complete(Responder.inMemory { continuation.resume(returning: $0) }, with: wait)
             }
+        case .stream(let subscription, let headers):
+            // What the stream has ready now; it is closed after (an in-memory answer cannot stay open).
+            return HTTPResponse(status: 200, headers: headers, body: subscription.takeAvailableAndClose())
         }
     }
 

@@ -1,0 +1,118 @@
+import Foundation
+import TaskGateHTTP
+import TaskGateTesting
+import Testing
+
+/// `GET /events` against a live server: a task's story as it happens, resuming with Last-Event-ID, worker events,
+/// heartbeats, the bounds, and the end of every stream when the server drains.
+@Suite(.timeLimit(.minutes(2))) struct EventStreamTests {
+    static func object(_ data: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// Events from `events` until `done` says so (or the stream ends), at most 30 s.
+    static func collect(
+        _ events: AsyncThrowingStream<TestEvent, any Error>, until done: @escaping @Sendable ([TestEvent]) -> Bool
+    ) async throws -> [TestEvent] {
+        try await withThrowingTaskGroup(of: [TestEvent]?.self) { group in
+            group.addTask {
+                var seen: [TestEvent] = []
+                for try await event in events {
+                    seen.append(event)
+                    if done(seen) { break }
+                }
+                return seen
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            return try #require(first, "no such events within 30 s")
+        }
+    }
+
+    @Test func aTasksStoryArrivesInOrderAndResumesFromLastEventID() async throws {
+        try await withLiveServer { server, client in
+            let opened = try await client.events("/events?kinds=task&results=true")
+            #expect(opened.status == 200)
+            #expect(opened.headers["content-type"] == "text/event-stream; charset=utf-8")
+            #expect(opened.headers["cache-control"] == "no-store")
+            let submitted = try await client.post("/tasks", json: #"{"function":"echo","args":{"x":1}}"#)
+            let id = try #require(submitted.json["id"] as? String)
+            let events = try await Self.collect(opened.events) { seen in
+                seen.contains { Self.object($0.data)["state"] as? String == "succeeded" }
+            }
+            let story = events.filter { Self.object($0.data)["id"] as? String == id }
+            #expect(story.map(\.event) == Array(repeating: "task", count: story.count))
+            #expect(story.map { Self.object($0.data)["state"] as? String } == ["pending", "running", "succeeded"])
+            #expect(story.map { Self.object($0.data)["version"] as? Int } == [1, 2, 3])
+            #expect(Self.object(story.last!.data)["result"] as? [String: Int] == ["x": 1])
+            #expect(Self.object(story.last!.data)["function"] as? String == "echo")
+
+            // Resuming after the first event replays the other two; without results=true there is no result.
+            let first = try #require(story.first?.id)
+            let resumed = try await client.events("/events?kinds=task", headers: ["Last-Event-ID": first])
+            let replay = try await Self.collect(resumed.events) { seen in
+                seen.contains { Self.object($0.data)["state"] as? String == "succeeded" }
+            }
+            #expect(replay.compactMap(\.id) == story.dropFirst().compactMap(\.id))
+            #expect(replay.allSatisfy { Self.object($0.data)["result"] == nil })
+
+            // An id from another run gets a reset event first.
+            let other = try await client.events("/events", headers: ["Last-Event-ID": "elsewhere-12"])
+            let reset = try await Self.collect(other.events) { !$0.isEmpty }
+            #expect(reset.first?.event == "reset")
+            #expect(Self.object(reset.first!.data)["last_event_id"] as? String == "elsewhere-12")
+            _ = server
+        }
+    }
+
+    @Test func filtersWorkerEventsAndHeartbeats() async throws {
+        try await withLiveServer(gateway: { $0.events.heartbeat = .milliseconds(200) }) { server, client in
+            let onlyFailures = try await client.events("/events?state=failed")
+            let workers = try await client.events("/events?kinds=worker")
+            _ = try await client.post("/tasks", json: #"{"function":"echo","args":1}"#)
+            _ = try await client.post("/tasks", json: #"{"function":"fail","args":"boom"}"#)
+            let failures = try await Self.collect(onlyFailures.events) { $0.contains { $0.event == "task" } }
+            let failed = try #require(failures.first { $0.event == "task" })
+            #expect(Self.object(failed.data)["state"] as? String == "failed")
+            #expect((Self.object(failed.data)["error"] as? [String: Any])?["code"] != nil)
+
+            let register = try await client.post(
+                "/workers", json: #"{"name":"evented","functions":["remote.f"],"capacity":2}"#)
+            let workerID = try #require(register.json["id"] as? String)
+            let secret = try #require(register.json["secret"] as? String)
+            _ = try await client.request("DELETE", "/workers/\(workerID)", headers: ["TaskGate-Worker-Secret": secret])
+            let seen = try await Self.collect(workers.events) { seen in
+                seen.contains { Self.object($0.data)["change"] as? String == "left" }
+                    && seen.contains { $0.event == ":" }
+            }
+            let changes = seen.filter { $0.event == "worker" }.map { Self.object($0.data) }
+            #expect(changes.map { $0["change"] as? String } == ["joined", "left"])
+            #expect(changes.allSatisfy { $0["id"] as? String == workerID && $0["name"] as? String == "evented" })
+            #expect(seen.contains { $0.event == ":" && $0.data.contains("keep-alive") })
+            _ = server
+        }
+    }
+
+    @Test func badFiltersAndTooManyStreamsAreProblemsAndDrainEndsEveryStream() async throws {
+        try await withLiveServer(gateway: { $0.events.maxStreams = 1 }) { server, client in
+            for query in ["kinds=jobs", "ids=nope", "state=done", "results=yes"] {
+                let refused = try await client.request("GET", "/events?\(query)")
+                #expect(refused.status == 400, "\(query)")
+                #expect(refused.json["code"] as? String == "invalid_parameter", "\(query)")
+            }
+            let open = try await client.events("/events")
+            let second = try await client.request("GET", "/events")
+            #expect(second.status == 503)
+            #expect(second.json["code"] as? String == "too_many_streams")
+            #expect(server.gateway.events.streams == 1)
+            server.gateway.beginDrain()
+            var count = 0
+            for try await _ in open.events { count += 1 }
+            #expect(count == 0, "the stream ends, with no event")
+        }
+    }
+}
