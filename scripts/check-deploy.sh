@@ -20,6 +20,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$missing python3-ven
 if [ -n "$missing" ]; then
   echo "check-deploy: installing$missing"
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  # shellcheck disable=SC2086
   $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing >/dev/null
 fi
 
