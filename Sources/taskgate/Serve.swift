@@ -18,7 +18,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the scheduler and its HTTP API.",
         discussion: """
             Every option can also be set by an environment variable (TASKGATE_HOST, TASKGATE_PORT, \
-            TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_QUEUE_LIMIT, \
+            TASKGATE_WORKERS, TASKGATE_MAX_BODY, TASKGATE_MAX_WAIT, TASKGATE_MAX_PARKED, TASKGATE_MAX_STREAMS, TASKGATE_QUEUE_LIMIT, \
             TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
             TASKGATE_WORKER_TOKEN, TASKGATE_METRICS_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
             TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES, TASKGATE_TLS_CERT, \
@@ -90,6 +90,11 @@ struct Serve: AsyncParsableCommand {
             "Most parked long-polls at once (env TASKGATE_MAX_PARKED; default: nine tenths of the connection limit, at most 10000)."
     )
     var maxParked: Int?
+
+    @Option(
+        name: .customLong("max-streams"),
+        help: "Most open event streams (GET /events) at once (env TASKGATE_MAX_STREAMS; default 1000).")
+    var maxStreams: Int?
 
     @Option(
         name: .customLong("max-connections"),
@@ -218,7 +223,8 @@ struct Serve: AsyncParsableCommand {
                 "http.port": "\(http.server.port)", "worker.slots": "\(settings.workers)",
                 "auth": "\(tokens.isEnabled ? "on" : "off")", "limits.open_files": "\(budget.openFiles)",
                 "limits.connections": "\(settings.server.connectionLimit)",
-                "limits.parked": "\(settings.gateway.maxParked)", "store.durability": "\(settings.durability)",
+                "limits.parked": "\(settings.gateway.maxParked)",
+                "limits.streams": "\(settings.gateway.events.maxStreams)", "store.durability": "\(settings.durability)",
             ])
         let reloader = settings.tokenFile.map { path in
             TokenFile.Reloader(path: path, fixed: settings.tokens, gateway: gateway, logger: logger)

@@ -156,6 +156,13 @@ extension Settings {
                 "max-parked \(parked) lowered to \(parkedCeiling): \(server.connectionLimit) connections are allowed "
                     + "and \(ResourceBudget.headroom(connections: server.connectionLimit)) are kept for short requests")
         }
+        let streams = try positive(value(serve.maxStreams, "TASKGATE_MAX_STREAMS", { Int($0) }), "max-streams")
+        gateway.events.maxStreams = min(streams ?? 1_000, parkedCeiling)
+        if let streams, streams > parkedCeiling {
+            warnings.append(
+                "max-streams \(streams) lowered to \(parkedCeiling): \(server.connectionLimit) connections are allowed "
+                    + "and \(ResourceBudget.headroom(connections: server.connectionLimit)) are kept for short requests")
+        }
         if let workers = try positive(value(serve.maxWorkers, "TASKGATE_MAX_WORKERS", { Int($0) }), "max-workers") {
             scheduler.maxWorkers = workers
         }

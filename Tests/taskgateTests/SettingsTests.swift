@@ -21,6 +21,10 @@ import Testing
         #expect(settings.server.threads == 0)
         #expect(settings.workers >= 1)
         #expect(settings.drainGrace == .seconds(30))
+        #expect(settings.gateway.events.maxStreams == 1_000)
+        let small = try Self.settings(["--max-streams", "5000"], openFiles: 1_024)
+        #expect(small.gateway.events.maxStreams < 1_000, "streams fit the connection budget")
+        #expect(small.warnings.contains { $0.contains("max-streams 5000 lowered") })
     }
 
     @Test func everyVariableIsRead() throws {
@@ -32,7 +36,7 @@ import Testing
                 "TASKGATE_QUEUE_LIMIT": "7", "TASKGATE_RESULT_TTL": "1.5", "TASKGATE_TOMBSTONE_TTL": "60",
                 "TASKGATE_DRAIN_GRACE": "0.25", "TASKGATE_HTTP_THREADS": "3", "TASKGATE_MAX_CONNECTIONS": "40000",
                 "TASKGATE_MAX_WORKERS": "12", "TASKGATE_MAX_FUNCTIONS": "34", "TASKGATE_MAX_RETAINED": "56",
-                "TASKGATE_MAX_RETAINED_BYTES": "78000",
+                "TASKGATE_MAX_RETAINED_BYTES": "78000", "TASKGATE_MAX_STREAMS": "90",
             ])
         #expect(settings.server.host == "0.0.0.0")
         #expect(settings.server.port == 9001)
@@ -41,6 +45,7 @@ import Testing
         #expect(settings.gateway.maxWait == .seconds(5))
         #expect(settings.scheduler.maxPollWait == .seconds(5))
         #expect(settings.gateway.maxParked == 30_000)
+        #expect(settings.gateway.events.maxStreams == 90)
         #expect(settings.server.connectionLimit == 40_000)
         #expect(settings.scheduler.maxWorkers == 12)
         #expect(settings.scheduler.maxFunctions == 34)
