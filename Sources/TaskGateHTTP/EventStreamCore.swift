@@ -98,6 +98,12 @@ struct EventStreamCore {
     private(set) var historyWeight = 0
     private(set) var nextNumber: UInt64 = 1
     private(set) var streams: [StreamID: Stream] = [:]
+    /// Streams that want every task's events (subject to their function and state filters).
+    private var taskStreams: Set<StreamID> = []
+    /// Streams that follow named tasks, by task: an event reaches only those, however many streams are open.
+    private var byTask: [TaskID: Set<StreamID>] = [:]
+    /// Streams that want worker events.
+    private var workerStreams: Set<StreamID> = []
     private var nextStreamID: StreamID = 1
     /// Streams dropped for falling behind since start.
     private(set) var dropped = 0
@@ -134,12 +140,26 @@ struct EventStreamCore {
         }
         stream.lastSent = lastNumber
         streams[id] = stream
+        if filter.tasks {
+            if filter.ids.isEmpty {
+                taskStreams.insert(id)
+            } else {
+                for task in filter.ids { byTask[task, default: []].insert(id) }
+            }
+        }
+        if filter.workers { workerStreams.insert(id) }
         return id
     }
 
     /// Closes a stream (its connection ended).
     mutating func close(_ id: StreamID) {
-        streams[id] = nil
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        taskStreams.remove(id)
+        workerStreams.remove(id)
+        for task in stream.filter.ids {
+            byTask[task]?.remove(id)
+            if byTask[task]?.isEmpty == true { byTask[task] = nil }
+        }
     }
 
     /// An event before it is numbered: what it is about, its `event:` name, and its data (JSON), also with the
@@ -167,17 +187,28 @@ struct EventStreamCore {
             while history.count > historyLimit || (history.count > 1 && historyWeight > historyBytes) {
                 historyWeight -= history.removeFirst().weight
             }
-            for id in streams.keys {
-                guard streams[id]!.filter.admits(event), !streams[id]!.ending else { continue }
-                Self.append(event, to: &streams[id]!)
-                if streams[id]!.unsent > bufferLimit { drop(id) }
-                if streams[id]!.waiting {
-                    streams[id]!.waiting = false
-                    wake.append(id)
-                }
+            switch event.subject {
+            case .worker:
+                for id in workerStreams { deliver(event, to: id, waking: &wake) }
+            case .task(let task, _, _):
+                for id in taskStreams { deliver(event, to: id, waking: &wake) }
+                for id in byTask[task] ?? [] { deliver(event, to: id, waking: &wake) }
             }
         }
         return wake
+    }
+
+    /// Appends `event` to stream `id` if its filter admits it; drops the stream if that puts it too far behind.
+    private mutating func deliver(_ event: Event, to id: StreamID, waking wake: inout [StreamID]) {
+        guard var stream = streams.removeValue(forKey: id) else { return }
+        defer { streams[id] = stream }
+        guard stream.filter.admits(event), !stream.ending else { return }
+        Self.append(event, to: &stream)
+        if stream.unsent > bufferLimit { drop(&stream) }
+        if stream.waiting {
+            stream.waiting = false
+            wake.append(id)
+        }
     }
 
     private static let end = Array("\n\n".utf8)
@@ -260,10 +291,9 @@ struct EventStreamCore {
         stream.pendingEnds.append((event.number, start, stream.buffer.count))
     }
 
-    /// Replaces what stream `id` had not been sent by a `dropped` event, and ends it after that.
-    private mutating func drop(_ id: StreamID) {
+    /// Replaces what `stream` had not been sent by a `dropped` event, and ends it after that.
+    private mutating func drop(_ stream: inout Stream) {
         dropped += 1
-        var stream = streams[id]!
         // An event partly handed over is kept whole (the bytes must stay well-formed); every later one goes.
         var keep = stream.sent
         if let partial = stream.pendingEnds.first(where: { $0.start < stream.sent && stream.sent < $0.end }) {
@@ -285,7 +315,6 @@ struct EventStreamCore {
         stream.buffer.append(contentsOf: writer.bytes)
         stream.buffer.append(contentsOf: "\n\n".utf8)
         stream.ending = true
-        streams[id] = stream
     }
 
     /// The number in `id` when it is `<run>-<number>` of this run.
