@@ -36,8 +36,10 @@ public final class EventHub: Sendable {
 
     struct State {
         var core: EventStreamCore
-        /// The suspended-or-not libmicrohttpd connection of each stream, once its response is queued.
-        var connections: [EventStreamCore.StreamID: UnsafeSendablePointer] = [:]
+        /// The connection of each stream that is suspended (waiting for events), and its hang-up watch.
+        var suspended: [EventStreamCore.StreamID: (connection: UnsafeSendablePointer, watch: UInt64?)] = [:]
+        /// Watches suspended streams' sockets, so that a client that goes away frees its stream at once.
+        var hangups: HangupWatcher?
         var eventLoop: EventLoop?
     }
 
@@ -79,8 +81,11 @@ public final class EventHub: Sendable {
 
     /// Connects the hub to the thread that pumps it (`wake` makes that thread call `pump`) and to the event loop
     /// that must be woken after a connection is resumed.
-    func attach(eventLoop: EventLoop?, wake: @escaping @Sendable () -> Void) {
-        state.withLock { $0.eventLoop = eventLoop }
+    func attach(eventLoop: EventLoop?, hangups: HangupWatcher?, wake: @escaping @Sendable () -> Void) {
+        state.withLock {
+            $0.eventLoop = eventLoop
+            $0.hangups = hangups
+        }
         waker.withLock { $0 = wake }
     }
 
@@ -110,8 +115,17 @@ public final class EventHub: Sendable {
                 return bytes.count
             case .wait:
                 // Under the lock: the stream thread, which resumes only streams marked waiting and only under this
-                // lock, cannot resume the connection before it is suspended.
-                state.connections[id] = UnsafeSendablePointer(pointer: connection)
+                // lock, cannot resume the connection before it is suspended. libmicrohttpd does not watch a
+                // suspended connection's socket; the hang-up watcher does, or a client that closed would hold its
+                // stream (and its place under --max-streams) until the next heartbeat.
+                var watch: UInt64?
+                if let hangups = state.hangups {
+                    let token = hangups.reserveToken()
+                    if hangups.watch(token, fd: cmhd_connection_fd(connection), onHangup: { [self] in hangUp(id) }) {
+                        watch = token
+                    }
+                }
+                state.suspended[id] = (UnsafeSendablePointer(pointer: connection), watch)
                 MHD_suspend_connection(connection)
                 return 0
             case .end:
@@ -134,8 +148,14 @@ public final class EventHub: Sendable {
     func close(_ id: EventStreamCore.StreamID) {
         state.withLock { state in
             state.core.close(id)
-            state.connections[id] = nil
+            state.suspended[id] = nil
         }
+    }
+
+    /// The client of suspended stream `id` went away (on the hang-up watcher's thread): the stream ends, and its
+    /// connection is resumed so that libmicrohttpd finds it closed and frees it.
+    func hangUp(_ id: EventStreamCore.StreamID) {
+        resume { core in core.end(id) ? [id] : [] }
     }
 
     /// Renders and publishes what was queued, then resumes the streams that were waiting. On the stream thread.
@@ -165,13 +185,17 @@ public final class EventHub: Sendable {
     }
 
     private func resume(_ body: (inout EventStreamCore) -> [EventStreamCore.StreamID]) {
-        let (connections, eventLoop) = state.withLock { state in
+        let (connections, eventLoop, hangups) = state.withLock { state in
             let wake = body(&state.core)
-            return (wake.compactMap { state.connections[$0] }, state.eventLoop)
+            return (wake.compactMap { state.suspended.removeValue(forKey: $0) }, state.eventLoop, state.hangups)
         }
         // Each was suspended by `read` and marked waiting; `body` cleared the mark under the lock, so it is resumed
-        // exactly once, and a suspended connection stays open until it is.
-        for connection in connections { MHD_resume_connection(connection.pointer) }
+        // exactly once, and a suspended connection stays open until it is: its socket is unwatched first, while its
+        // descriptor cannot have been reused.
+        for (connection, watch) in connections {
+            if let watch { hangups?.unwatch(watch) }
+            MHD_resume_connection(connection.pointer)
+        }
         if !connections.isEmpty { eventLoop?.wake() }
     }
 }
@@ -256,13 +280,13 @@ final class EventPump: @unchecked Sendable {
     private let thread = ThreadHandle()
 
     /// Starts the thread and attaches it to `hub`.
-    init(hub: EventHub, eventLoop: EventLoop?) throws(HTTPServer.StartError) {
+    init(hub: EventHub, eventLoop: EventLoop?, hangups: HangupWatcher?) throws(HTTPServer.StartError) {
         self.hub = hub
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
         guard wakeFD >= 0 else { throw HTTPServer.StartError(description: "cannot create the event pump's eventfd") }
         try thread.start(self, routine: MHDCallbacks.eventPump, failure: "cannot start the event pump thread")
         let fd = wakeFD
-        hub.attach(eventLoop: eventLoop) { _ = eventfd_write(fd, 1) }
+        hub.attach(eventLoop: eventLoop, hangups: hangups) { _ = eventfd_write(fd, 1) }
     }
 
     deinit {

@@ -244,6 +244,19 @@ struct EventStreamCore {
         return wake
     }
 
+    /// Ends stream `id` now (its client went away); returns whether it was waiting (and so must be woken).
+    mutating func end(_ id: StreamID) -> Bool {
+        guard var stream = streams.removeValue(forKey: id) else { return false }
+        defer { streams[id] = stream }
+        stream.ending = true
+        stream.buffer.removeAll()
+        stream.sent = 0
+        stream.pendingEnds.removeAll()
+        let waiting = stream.waiting
+        stream.waiting = false
+        return waiting
+    }
+
     /// Ends every stream once what it has been sent is out (the server drains). Returns the streams to wake.
     mutating func endAll() -> [StreamID] {
         var wake: [StreamID] = []

@@ -28,7 +28,7 @@ extension Gateway {
                 ("queued", stats.queued), ("queue_limit", stats.queueLimit), ("workers", stats.workers),
                 ("remote_workers", stats.remoteWorkers),
                 ("capacity", stats.capacity), ("load", stats.load), ("waiters", stats.waiters),
-                ("parked_requests", parked), ("tombstones", stats.tombstones),
+                ("parked_requests", parked), ("event_streams", events.streams), ("tombstones", stats.tombstones),
             ] {
                 writer.dynamicKey(name)
                 writer.number(value)

@@ -32,7 +32,7 @@ public final class GatewayService: Service, Sendable {
         }
         self.server = server
         do {
-            eventPump = try EventPump(hub: gateway.events, eventLoop: server.eventLoop)
+            eventPump = try EventPump(hub: gateway.events, eventLoop: server.eventLoop, hangups: server.hangups)
         } catch {
             server.stop()
             throw error

@@ -18,7 +18,7 @@ import Synchronization
 final class HangupWatcher: @unchecked Sendable {
     private struct Registry {
         var nextToken: UInt64 = 1
-        var watched: [UInt64: (fd: Int32, responder: Responder)] = [:]
+        var watched: [UInt64: (fd: Int32, onHangup: @Sendable () -> Void)] = [:]
     }
 
     private let epollFD: Int32
@@ -58,10 +58,17 @@ final class HangupWatcher: @unchecked Sendable {
     /// watched (the request then simply waits as it would have without the watcher).
     @discardableResult
     func watch(_ token: UInt64, fd: Int32, responder: Responder) -> Bool {
+        watch(token, fd: fd) { responder.hangUp() }
+    }
+
+    /// Starts watching `fd` (a suspended connection's socket); `onHangup` runs once, on the watcher's thread, if the
+    /// client goes away before `unwatch`. Returns false if the socket cannot be watched.
+    @discardableResult
+    func watch(_ token: UInt64, fd: Int32, onHangup: @escaping @Sendable () -> Void) -> Bool {
         guard fd >= 0 else { return false }
         return registry.withLock { registry in
             guard cmhd_watch(epollFD, fd, EPOLLRDHUP.rawValue, token) == 0 else { return false }
-            registry.watched[token] = (fd, responder)
+            registry.watched[token] = (fd, onHangup)
             return true
         }
     }
@@ -92,12 +99,12 @@ final class HangupWatcher: @unchecked Sendable {
                     _ = eventfd_read(wakeFD, &value)
                     continue
                 }
-                let responder = registry.withLock { registry -> Responder? in
+                let onHangup = registry.withLock { registry -> (@Sendable () -> Void)? in
                     guard let entry = registry.watched.removeValue(forKey: token) else { return nil }
                     cmhd_unwatch(epollFD, entry.fd)
-                    return entry.responder
+                    return entry.onHangup
                 }
-                responder?.hangUp()
+                onHangup?()
             }
         }
     }

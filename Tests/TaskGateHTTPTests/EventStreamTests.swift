@@ -97,6 +97,23 @@ import Testing
         }
     }
 
+    /// A client that goes away frees its stream (and its place under the cap) at once, not at the next heartbeat:
+    /// open-and-close must not be able to fill --max-streams.
+    @Test func aStreamWhoseClientWentAwayIsFreedAtOnce() async throws {
+        try await withLiveServer(gateway: { $0.events.heartbeat = .seconds(600) }) { server, client in
+            for round in 1...3 {
+                let sockets = try (0..<20).map { _ in try RawConnection(port: server.port) }
+                for socket in sockets { try socket.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n") }
+                await yield(until: server.gateway.events.streams == 20, bound: .seconds(30))
+                #expect(server.gateway.events.streams == 20, "round \(round): the streams opened")
+                for socket in sockets { socket.close() }
+                await yield(until: server.gateway.events.streams == 0, bound: .seconds(30))
+                #expect(server.gateway.events.streams == 0, "round \(round): the closed streams were freed")
+            }
+            _ = client
+        }
+    }
+
     @Test func badFiltersAndTooManyStreamsAreProblemsAndDrainEndsEveryStream() async throws {
         try await withLiveServer(gateway: { $0.events.maxStreams = 1 }) { server, client in
             for query in ["kinds=jobs", "ids=nope", "state=done", "results=yes"] {
