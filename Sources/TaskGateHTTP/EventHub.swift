@@ -47,13 +47,17 @@ public final class EventHub: Sendable {
         var changes: [PublishedChange] = []
         /// Changes dropped because the queue was full, since the stream thread last looked.
         var lost = 0
+        /// Streams open: while none is, changes are not rendered or kept, only counted in `skipped`.
+        var listening = 0
+        /// Changes passed over while no stream was open, since a stream last opened.
+        var skipped = 0
     }
 
     let configuration: Configuration
     private let state: Mutex<State>
     private let incoming = Mutex(Incoming())
-    /// Wakes the stream thread (set by the server that pumps this hub).
-    private let waker = Mutex<(@Sendable () -> Void)?>(nil)
+    /// The eventfd that wakes the stream thread (set by the pump that attaches; -1 before).
+    private let wakeFD = Atomic<Int32>(-1)
 
     /// A hub for `scheduler`'s changes; nothing is published until a server `attach`es to it.
     public init(configuration: Configuration = Configuration(), run: String) {
@@ -68,6 +72,12 @@ public final class EventHub: Sendable {
     /// Called by the scheduler under its lock: queue the changes, wake the stream thread.
     func enqueue(_ changes: [PublishedChange]) {
         let wasEmpty = incoming.withLock { incoming -> Bool in
+            if incoming.listening == 0 {
+                // Nobody follows: nothing to render. The numbers still advance (see `open`), so a later resume
+                // from before this knows it missed events.
+                incoming.skipped += changes.count
+                return false
+            }
             let wasEmpty = incoming.changes.isEmpty && incoming.lost == 0
             if incoming.changes.count + changes.count > configuration.queueLimit {
                 incoming.lost += changes.count
@@ -76,22 +86,38 @@ public final class EventHub: Sendable {
             }
             return wasEmpty
         }
-        if wasEmpty { waker.withLock { $0 }?() }
+        if wasEmpty {
+            let fd = wakeFD.load(ordering: .acquiring)
+            if fd >= 0 { _ = eventfd_write(fd, 1) }
+        }
     }
 
-    /// Connects the hub to the thread that pumps it (`wake` makes that thread call `pump`) and to the event loop
-    /// that must be woken after a connection is resumed.
-    func attach(eventLoop: EventLoop?, hangups: HangupWatcher?, wake: @escaping @Sendable () -> Void) {
+    /// Connects the hub to the thread that pumps it (a write to `wakeFD` makes that thread call `pump`), to the
+    /// event loop that must be woken after a connection is resumed, and to the server's hang-up watcher.
+    func attach(eventLoop: EventLoop?, hangups: HangupWatcher?, wakeFD fd: Int32) {
         state.withLock {
             $0.eventLoop = eventLoop
             $0.hangups = hangups
         }
-        waker.withLock { $0 = wake }
+        wakeFD.store(fd, ordering: .releasing)
     }
 
-    /// Opens a stream, or nil when `maxStreams` are open.
+    /// Opens a stream, or nil when `maxStreams` are open. Changes passed over while no stream was open are
+    /// accounted first: they were never kept, so a resume from before them gets a reset.
     func open(_ filter: EventStreamCore.Filter, lastEventID: String?) -> EventStreamCore.StreamID? {
-        state.withLock { $0.core.open(filter, lastEventID: lastEventID) }
+        state.withLock { state in
+            let skipped = incoming.withLock { incoming in
+                incoming.listening += 1
+                defer { incoming.skipped = 0 }
+                return incoming.skipped
+            }
+            if skipped > 0 { state.core.skip(skipped) }
+            guard let id = state.core.open(filter, lastEventID: lastEventID) else {
+                incoming.withLock { $0.listening -= 1 }
+                return nil
+            }
+            return id
+        }
     }
 
     /// Streams open now.
@@ -139,7 +165,7 @@ public final class EventHub: Sendable {
         state.withLock { state in
             var bytes: [UInt8] = []
             while case .bytes(let more) = state.core.take(id, max: 1 << 20) { bytes += more }
-            state.core.close(id)
+            if state.core.close(id) { incoming.withLock { $0.listening -= 1 } }
             return bytes
         }
     }
@@ -147,8 +173,9 @@ public final class EventHub: Sendable {
     /// Stream `id`'s response was destroyed (its connection ended).
     func close(_ id: EventStreamCore.StreamID) {
         state.withLock { state in
-            state.core.close(id)
+            guard state.core.close(id) else { return }
             state.suspended[id] = nil
+            incoming.withLock { $0.listening -= 1 }
         }
     }
 
@@ -161,7 +188,10 @@ public final class EventHub: Sendable {
     /// Renders and publishes what was queued, then resumes the streams that were waiting. On the stream thread.
     func pump() {
         let (changes, lost) = incoming.withLock { incoming in
-            defer { incoming = Incoming() }
+            defer {
+                incoming.changes = []
+                incoming.lost = 0
+            }
             return (incoming.changes, incoming.lost)
         }
         var pending: [EventStreamCore.Pending] = []
@@ -285,8 +315,7 @@ final class EventPump: @unchecked Sendable {
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
         guard wakeFD >= 0 else { throw HTTPServer.StartError(description: "cannot create the event pump's eventfd") }
         try thread.start(self, routine: MHDCallbacks.eventPump, failure: "cannot start the event pump thread")
-        let fd = wakeFD
-        hub.attach(eventLoop: eventLoop, hangups: hangups) { _ = eventfd_write(fd, 1) }
+        hub.attach(eventLoop: eventLoop, hangups: hangups, wakeFD: wakeFD)
     }
 
     deinit {

@@ -151,15 +151,25 @@ struct EventStreamCore {
         return id
     }
 
-    /// Closes a stream (its connection ended).
-    mutating func close(_ id: StreamID) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+    /// Closes a stream (its connection ended); false if it was not open.
+    @discardableResult
+    mutating func close(_ id: StreamID) -> Bool {
+        guard let stream = streams.removeValue(forKey: id) else { return false }
         taskStreams.remove(id)
         workerStreams.remove(id)
         for task in stream.filter.ids {
             byTask[task]?.remove(id)
             if byTask[task]?.isEmpty == true { byTask[task] = nil }
         }
+        return true
+    }
+
+    /// `count` changes went by unrendered (no stream was open): their numbers are used up and the history is
+    /// emptied, so a stream resuming from before them gets a `reset` rather than a silent gap.
+    mutating func skip(_ count: Int) {
+        nextNumber += UInt64(count)
+        history.removeAll()
+        historyWeight = 0
     }
 
     /// An event before it is numbered: what it is about, its `event:` name, and its data (JSON), also with the

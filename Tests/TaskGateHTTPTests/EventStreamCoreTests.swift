@@ -97,6 +97,19 @@ import Testing
         }
     }
 
+    @Test func changesPassedOverWhileNoStreamWasOpenTurnAResumeIntoAReset() throws {
+        var core = core()
+        _ = core.publish([task(1), task(2)])
+        core.skip(3)  // numbers 3, 4, 5 went by unrendered
+        _ = core.publish([task(6)])
+        let resumed = try open(&core, .init(), "r1-2")
+        let text = drain(&core, resumed)
+        #expect(text.hasPrefix("event: reset\n"), "the events after r1-2 were not kept")
+        #expect(text.contains(#""oldest_event_id":"r1-6""#))
+        let current = try open(&core, .init(), "r1-6")
+        #expect(drain(&core, current).isEmpty)
+    }
+
     @Test func theHistoryIsBoundedInBytesToo() {
         var core = core(history: 1_000, historyBytes: 200)
         _ = core.publish((1...50).map { task($0) })
