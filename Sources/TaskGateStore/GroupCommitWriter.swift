@@ -28,8 +28,19 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     /// Writes one batch of items inside its transaction.
     public typealias Apply = @Sendable (ArraySlice<Item>, StoreTransaction) throws(StoreError) -> Void
-    /// Housekeeping run in a transaction of its own while nothing waits to be written; returns whether there is more.
-    public typealias Maintenance = @Sendable (StoreTransaction) throws(StoreError) -> Bool
+    /// Housekeeping run in a transaction of its own while nothing waits to be written.
+    public typealias Maintenance = @Sendable (StoreTransaction) throws(StoreError) -> MaintenanceStep
+
+    /// What one step of housekeeping did.
+    public enum MaintenanceStep: Sendable {
+        /// Nothing was left to do.
+        case nothing
+        /// Some work, and there is more.
+        case more
+        /// The last of the work: the writer then checkpoints the WAL, so what the work gave back (pages freed by
+        /// a vacuum) leaves the database file now rather than at the next automatic checkpoint.
+        case done
+    }
 
     /// Counts for the metrics and tests.
     public struct Counts: Sendable, Equatable {
@@ -324,11 +335,11 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private func maintainWhileIdle() {
         guard let maintenance else { return }
         while isIdle {
-            var more = false
+            var step = MaintenanceStep.nothing
             do throws(StoreError) {
                 try directory.connection.execute("BEGIN IMMEDIATE")
                 do throws(StoreError) {
-                    more = try maintenance(StoreTransaction(connection: directory.connection))
+                    step = try maintenance(StoreTransaction(connection: directory.connection))
                     try directory.connection.execute("COMMIT")
                 } catch {
                     try? directory.connection.execute("ROLLBACK")
@@ -337,7 +348,14 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
             } catch {
                 return
             }
-            if !more { return }
+            switch step {
+            case .more: continue
+            case .nothing: return
+            case .done:
+                // A failed checkpoint is harmless: the automatic one comes later.
+                try? directory.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                return
+            }
         }
     }
 

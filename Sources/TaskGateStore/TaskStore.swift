@@ -57,9 +57,9 @@ public final class TaskStore: Sendable {
         let writer = try GroupCommitWriter<StoreChange>(
             directory: directory, pacing: pacing, observe: observe,
             maintenance: { transaction throws(StoreError) in
-                guard try transaction.integer("PRAGMA freelist_count") > 0 else { return false }
+                guard try transaction.integer("PRAGMA freelist_count") > 0 else { return .nothing }
                 try transaction.execute("PRAGMA incremental_vacuum(1024)")
-                return try transaction.integer("PRAGMA freelist_count") > 0
+                return try transaction.integer("PRAGMA freelist_count") > 0 ? .more : .done
             }, startHeld: true
         ) { (changes, transaction) throws(StoreError) in try rows.write(changes) }
         let recovery: RecoverySummary
