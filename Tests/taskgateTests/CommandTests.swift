@@ -43,6 +43,29 @@ import Testing
     }
 }
 
+/// `serve` drains with an event stream open: the stream ends cleanly and the process exits 0.
+@Suite(.timeLimit(.minutes(2))) struct ServeEventStreamDrainTests {
+    @Test func sigtermEndsOpenEventStreamsAndExitsZero() async throws {
+        guard let (process, client) = try await startServe(["--durability", "memory", "--workers", "1"], connections: 4)
+        else { return }
+        defer { process.signal(SIGKILL) }
+        let opened = try await client.events("/events")
+        #expect(opened.status == 200)
+        let deadline = ContinuousClock.now + .seconds(30)
+        var streams = 0
+        while streams != 1 && ContinuousClock.now < deadline {
+            streams = try await client.request("GET", "/stats").json["event_streams"] as? Int ?? 0
+        }
+        try #require(streams == 1, "the stream was not open within 30 s")
+        process.signal(SIGTERM)
+        var events = 0
+        for try await _ in opened.events { events += 1 }
+        #expect(events == 0, "the stream ended without an event")
+        #expect(await process.waitForExit() == 0)
+        try await client.shutdown()
+    }
+}
+
 /// The client subcommands (`submit`, `get`, `wait`, `cancel`) against a live server.
 @Suite(.timeLimit(.minutes(2))) struct ClientCommandTests {
     /// Runs `taskgate ARGS` and returns its exit status and standard output.
