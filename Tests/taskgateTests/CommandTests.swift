@@ -46,7 +46,8 @@ import Testing
 /// `serve` drains with an event stream open: the stream ends cleanly and the process exits 0.
 @Suite(.timeLimit(.minutes(2))) struct ServeEventStreamDrainTests {
     @Test func sigtermEndsOpenEventStreamsAndExitsZero() async throws {
-        guard let (process, client) = try await startServe(["--durability", "memory", "--workers", "1"], connections: 4)
+        guard
+            let (process, client) = try await startServe(["--durability", "memory", "--workers", "1"], connections: 4)
         else { return }
         defer { process.signal(SIGKILL) }
         let opened = try await client.events("/events")
