@@ -123,9 +123,6 @@ public final class EventHub: Sendable {
     /// Streams open now.
     public var streams: Int { state.withLock { $0.core.count } }
 
-    /// Streams dropped for falling behind, since start.
-    public var dropped: Int { state.withLock { $0.core.dropped } }
-
     /// The content reader of stream `id`'s response, on libmicrohttpd's thread: copies up to `max` bytes into
     /// `buffer` and returns the count; with nothing to send, suspends `connection` and returns 0 (the stream thread
     /// resumes it when there is); at the end, returns libmicrohttpd's end-of-stream.
@@ -165,18 +162,20 @@ public final class EventHub: Sendable {
         state.withLock { state in
             var bytes: [UInt8] = []
             while case .bytes(let more) = state.core.take(id, max: 1 << 20) { bytes += more }
-            if state.core.close(id) { incoming.withLock { $0.listening -= 1 } }
+            close(id, in: &state)
             return bytes
         }
     }
 
     /// Stream `id`'s response was destroyed (its connection ended).
     func close(_ id: EventStreamCore.StreamID) {
-        state.withLock { state in
-            guard state.core.close(id) else { return }
-            state.suspended[id] = nil
-            incoming.withLock { $0.listening -= 1 }
-        }
+        state.withLock { close(id, in: &$0) }
+    }
+
+    private func close(_ id: EventStreamCore.StreamID, in state: inout State) {
+        guard state.core.close(id) else { return }
+        state.suspended[id] = nil
+        incoming.withLock { $0.listening -= 1 }
     }
 
     /// The client of suspended stream `id` went away (on the hang-up watcher's thread): the stream ends, and its
@@ -251,10 +250,13 @@ enum EventJSON {
                 data: writer.bytes, dataWithResult: withResult)
         case .workerJoined(let worker):
             return .init(subject: .worker, name: "worker", data: workerData(worker, change: "joined", detail: nil))
-        case .workerLeft(let worker, .left):
-            return .init(subject: .worker, name: "worker", data: workerData(worker, change: "left", detail: nil))
-        case .workerLeft(let worker, .died(let detail)):
-            return .init(subject: .worker, name: "worker", data: workerData(worker, change: "died", detail: detail))
+        case .workerLeft(let worker, let exit):
+            let (change, detail): (String, String?) =
+                switch exit {
+                case .left: ("left", nil)
+                case .died(let detail): ("died", detail)
+                }
+            return .init(subject: .worker, name: "worker", data: workerData(worker, change: change, detail: detail))
         }
     }
 
@@ -327,8 +329,7 @@ final class EventPump: @unchecked Sendable {
     func run() {
         cmhd_name_thread("taskgate-events")
         let interval = hub.configuration.heartbeat
-        let milliseconds = Int32(
-            clamping: interval.components.seconds * 1_000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: Int64(interval / .milliseconds(1)))
         var lastHeartbeat = ContinuousClock.now
         while !thread.isStopping {
             var poller = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)

@@ -226,13 +226,24 @@ struct EventStreamCore {
     /// A comment line to every stream with nothing unsent, so that idle connections show they are alive and a gone
     /// client is noticed. Returns the streams to wake.
     mutating func heartbeat() -> [StreamID] {
+        update(Array(streams.keys)) { stream in
+            guard stream.unsent == 0, !stream.ending else { return false }
+            stream.buffer.append(contentsOf: ": keep-alive\n\n".utf8)
+            return true
+        }
+    }
+
+    /// Applies `change` to each of `ids` that is open; each that it changed (it returned true) and that waits is
+    /// marked no longer waiting and returned, to be woken.
+    private mutating func update(_ ids: some Sequence<StreamID>, _ change: (inout Stream) -> Bool) -> [StreamID] {
         var wake: [StreamID] = []
-        for id in streams.keys where streams[id]!.unsent == 0 && !streams[id]!.ending {
-            streams[id]!.buffer.append(contentsOf: ": keep-alive\n\n".utf8)
-            if streams[id]!.waiting {
-                streams[id]!.waiting = false
+        for id in ids {
+            guard var stream = streams.removeValue(forKey: id) else { continue }
+            if change(&stream), stream.waiting {
+                stream.waiting = false
                 wake.append(id)
             }
+            streams[id] = stream
         }
         return wake
     }
@@ -243,41 +254,30 @@ struct EventStreamCore {
         history.removeAll()
         historyWeight = 0
         let reset = Self.reset(lastEventID: "\(run)-\(lastNumber)", oldest: nextNumber, run: run)
-        var wake: [StreamID] = []
-        for id in streams.keys where !streams[id]!.ending {
-            streams[id]!.buffer.append(contentsOf: reset)
-            if streams[id]!.waiting {
-                streams[id]!.waiting = false
-                wake.append(id)
-            }
+        return update(Array(streams.keys)) { stream in
+            guard !stream.ending else { return false }
+            stream.buffer.append(contentsOf: reset)
+            return true
         }
-        return wake
     }
 
     /// Ends stream `id` now (its client went away); returns whether it was waiting (and so must be woken).
     mutating func end(_ id: StreamID) -> Bool {
-        guard var stream = streams.removeValue(forKey: id) else { return false }
-        defer { streams[id] = stream }
-        stream.ending = true
-        stream.buffer.removeAll()
-        stream.sent = 0
-        stream.pendingEnds.removeAll()
-        let waiting = stream.waiting
-        stream.waiting = false
-        return waiting
+        !update([id]) { stream in
+            stream.ending = true
+            stream.buffer.removeAll()
+            stream.sent = 0
+            stream.pendingEnds.removeAll()
+            return true
+        }.isEmpty
     }
 
     /// Ends every stream once what it has been sent is out (the server drains). Returns the streams to wake.
     mutating func endAll() -> [StreamID] {
-        var wake: [StreamID] = []
-        for id in streams.keys {
-            streams[id]!.ending = true
-            if streams[id]!.waiting {
-                streams[id]!.waiting = false
-                wake.append(id)
-            }
+        update(Array(streams.keys)) { stream in
+            stream.ending = true
+            return true
         }
-        return wake
     }
 
     /// Up to `max` unsent bytes of stream `id`; or, with none, `wait` (the stream is marked waiting) or `end`.

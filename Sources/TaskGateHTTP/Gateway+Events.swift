@@ -2,7 +2,7 @@ import TaskScheduler
 
 extension Gateway {
     /// The headers of an event stream's response.
-    static let eventStreamHeaders: [(String, String)] = [
+    static let eventStreamHeaders: [(name: String, value: String)] = [
         ("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-store"),
         // Proxies that buffer responses (nginx) would hold the events back.
         ("X-Accel-Buffering", "no"),
@@ -33,11 +33,9 @@ extension Gateway {
                 }
                 filter.ids.insert(parsed)
             }
-            filter.workers = filter.workers && request.query["kinds"] != nil
         }
         if let functions = list("function") {
             filter.functions = Set(functions.map(String.init))
-            filter.workers = filter.workers && request.query["kinds"] != nil
         }
         if let states = list("state") {
             for state in states {
@@ -49,7 +47,10 @@ extension Gateway {
                 }
                 filter.states.insert(parsed)
             }
-            filter.workers = filter.workers && request.query["kinds"] != nil
+        }
+        // A task filter asks about tasks: worker events only when `kinds` names them.
+        if request.query["kinds"] == nil && !(filter.ids.isEmpty && filter.functions.isEmpty && filter.states.isEmpty) {
+            filter.workers = false
         }
         if let results = request.query["results"] {
             guard results == "true" || results == "false" else {

@@ -149,15 +149,15 @@ public final class Gateway: Sendable {
             if let defect = request.defect { throw Problem(defect) }
             if request.bodyTooLarge { throw Problem.payloadTooLarge(configuration.maxBodyBytes) }
             switch request.method {
-            case "HEAD" where request.path == "/events":
-                // A stream's headers, without opening one.
-                try authorize(request)
-                return .respond(HTTPResponse(status: 200, headers: Self.eventStreamHeaders.map { ($0.0, $0.1) }))
             case "HEAD":
-                // A GET whose body libmicrohttpd leaves out (the headers, Content-Length included, stay).
+                // A GET whose body libmicrohttpd leaves out (the headers, Content-Length included, stay). A stream
+                // would never end: it answers its headers and is closed at once.
                 var get = request
                 get.method = "GET"
-                return try route(get, deferring: &deferred)
+                let result = try route(get, deferring: &deferred)
+                guard case .stream(let subscription, let headers) = result else { return result }
+                _ = subscription.takeAvailableAndClose()
+                return .respond(HTTPResponse(status: 200, headers: headers))
             case "OPTIONS":
                 return .respond(try options(request))
             default:

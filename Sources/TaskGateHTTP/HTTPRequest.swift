@@ -149,7 +149,7 @@ public enum HandlerResult: Sendable {
     /// Answer once the store has committed what the answer reports (the connection is parked meanwhile).
     case awaitStore(StoreWait)
     /// Answer with an event stream (200, `text/event-stream`) that lasts until the client or the server ends it.
-    case stream(EventSubscription, headers: [(String, String)])
+    case stream(EventSubscription, headers: [(name: String, value: String)])
 }
 
 /// An open event stream of an `EventHub`, to be served as a response.

@@ -173,7 +173,7 @@ extension HTTPServer {
 
     /// Starts an event stream's response: chunked, of unknown length, read from the hub as events come.
     private func queueStream(
-        _ connection: OpaquePointer, _ subscription: EventSubscription, headers: [(String, String)],
+        _ connection: OpaquePointer, _ subscription: EventSubscription, headers: [(name: String, value: String)],
         for request: HTTPRequest, startedAt: ContinuousClock.Instant?
     ) -> MHD_Result {
         defer {

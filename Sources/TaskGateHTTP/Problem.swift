@@ -159,18 +159,23 @@ public struct Problem: Error, Sendable {
     }
 
     static func tooManyStreams(_ limit: Int) -> Problem {
-        var problem = Problem(
-            503, "too_many_streams", "Too many event streams",
-            "the server already serves \(limit) event streams; retry shortly")
-        problem.headers = [("Retry-After", "5")]
-        return problem
+        .unavailable(
+            "too_many_streams", "Too many event streams",
+            "the server already serves \(limit) event streams; retry shortly", retryAfter: 5)
     }
 
     static func tooManyWaiters(_ limit: Int) -> Problem {
-        var problem = Problem(
-            503, "too_many_waiters", "Too many parked requests",
-            "the server already holds \(limit) waiting requests; retry shortly or wait less")
-        problem.headers = [("Retry-After", "1")]
+        .unavailable(
+            "too_many_waiters", "Too many parked requests",
+            "the server already holds \(limit) waiting requests; retry shortly or wait less", retryAfter: 1)
+    }
+
+    /// A 503 with `Retry-After`.
+    private static func unavailable(_ code: String, _ title: String, _ detail: String, retryAfter seconds: Int)
+        -> Problem
+    {
+        var problem = Problem(503, code, title, detail)
+        problem.headers = [("Retry-After", "\(seconds)")]
         return problem
     }
 
