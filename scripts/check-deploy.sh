@@ -47,8 +47,10 @@ fi
 echo "deploy/compose.yaml is valid, and refused without its tokens"
 
 echo "== kubernetes"
-rendered=$(mktemp -d)
-trap 'rm -rf "$rendered"' EXIT
+# The rendering stays in .build/deploy/manifests.yaml (with throwaway tokens) for scripts/check-image.sh.
+rendered=.build/deploy
+rm -rf "$rendered"
+mkdir -p "$rendered"
 cp -r deploy/kubernetes "$rendered/kubernetes"
 for role in client worker metrics; do echo "$role-token=$(openssl rand -hex 32)"; done >"$rendered/kubernetes/tokens.env"
 kubectl kustomize "$rendered/kubernetes" >"$rendered/manifests.yaml"

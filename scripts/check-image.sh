@@ -257,22 +257,17 @@ echo "check-image: the orphan an --exec command left was reaped by PID 1 (tini)"
 
 # What KEDA's metrics-api scaler reads: /metrics is refused without a token, and with the metrics token (which may
 # read nothing else) it serves the Prometheus text in which the ScaledObject's valueLocation must be found (the
-# rendered manifests, as check-deploy.sh renders them, through scripts/validate-keda.py --metrics).
+# manifests check-deploy.sh rendered, through scripts/validate-keda.py --metrics).
 status=$(curl -s -o /dev/null -w '%{http_code}' "$url/metrics")
 [ "$status" = 401 ] || fail "/metrics without a token answered $status, not 401"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $metrics_token" "$url/tasks")
 [ "$status" = 403 ] || fail "/tasks with the metrics token answered $status, not 403"
 curl -sf -H "Authorization: Bearer $metrics_token" "$url/metrics" >"$work/metrics.txt" || fail "scraping /metrics"
 venv=.build/deploy-venv
-[ -x "$venv/bin/python" ] || fail "no $venv: run scripts/check-deploy.sh first (make test does)"
-rendered=$(mktemp -d)
-cp -r deploy/kubernetes "$rendered/kubernetes"
-printf 'client-token=%s\nworker-token=%s\nmetrics-token=%s\n' "$client_token" "$worker_token" "$metrics_token" \
-  >"$rendered/kubernetes/tokens.env"
-kubectl kustomize "$rendered/kubernetes" >"$rendered/manifests.yaml" || fail "kubectl kustomize"
-"$venv/bin/python" scripts/validate-keda.py "$rendered/manifests.yaml" --metrics "$work/metrics.txt" \
+manifests=.build/deploy/manifests.yaml
+[ -x "$venv/bin/python" ] && [ -f "$manifests" ] || fail "no $venv or $manifests: run scripts/check-deploy.sh first (make test does)"
+"$venv/bin/python" scripts/validate-keda.py "$manifests" --metrics "$work/metrics.txt" \
   || fail "the ScaledObject's metric against the image's /metrics"
-rm -rf "$rendered"
 echo "check-image: /metrics: 401 without a token; the metrics token reads it (and gets 403 on /tasks), with what the ScaledObject reads"
 
 # Stop the worker and the server as a runtime would (SIGTERM to PID 1): both drain and exit 0.
