@@ -28,11 +28,7 @@ import Testing
         let id = try #require(submitted.json["id"] as? String)
         async let parked = client.request("GET", "/tasks/\(id)?wait=60")
         // The SIGTERM must find the long-poll parked: ask the server (each check is a round trip), for at most 30 s.
-        let deadline = ContinuousClock.now + .seconds(30)
-        var parkedRequests = 0
-        while parkedRequests != 1 && ContinuousClock.now < deadline {
-            parkedRequests = try await client.request("GET", "/stats").json["parked_requests"] as? Int ?? 0
-        }
+        let parkedRequests = try await awaitStat(client, "parked_requests", equals: 1)
         try #require(parkedRequests == 1, "the long-poll was not parked within 30 s")
         process.signal(SIGTERM)
         let answer = try await parked
@@ -52,11 +48,7 @@ import Testing
         defer { process.signal(SIGKILL) }
         let opened = try await client.events("/events")
         #expect(opened.status == 200)
-        let deadline = ContinuousClock.now + .seconds(30)
-        var streams = 0
-        while streams != 1 && ContinuousClock.now < deadline {
-            streams = try await client.request("GET", "/stats").json["event_streams"] as? Int ?? 0
-        }
+        let streams = try await awaitStat(client, "event_streams", equals: 1)
         try #require(streams == 1, "the stream was not open within 30 s")
         process.signal(SIGTERM)
         var events = 0

@@ -21,3 +21,13 @@ func startServe(_ arguments: [String], connections: Int) async throws -> (TestPr
     }
     return (process, TestHTTPClient(baseURL: String(match.1), connections: connections))
 }
+
+/// Asks `/stats` (a round trip each time) until its `key` reads `value`, for at most 30 s; returns the last reading.
+func awaitStat(_ client: TestHTTPClient, _ key: String, equals value: Int) async throws -> Int {
+    let deadline = ContinuousClock.now + .seconds(30)
+    var reading = try await client.request("GET", "/stats").json[key] as? Int ?? 0
+    while reading != value && ContinuousClock.now < deadline {
+        reading = try await client.request("GET", "/stats").json[key] as? Int ?? 0
+    }
+    return reading
+}
