@@ -32,6 +32,7 @@ extension SchedulerError.Field {
         case .maxRetries: "max_retries"
         case .tags: "tags"
         case .idempotencyKey: "idempotency_key"
+        case .callbackURL: "callback_url"
         case .capacity: "capacity"
         case .functions: "functions"
         case .lease: "lease_s"

@@ -41,7 +41,7 @@ public final class StoreDirectory {
     /// What `meta.format` says in every taskgate database.
     static let format = "taskgate-store"
     /// The schema this build writes and reads.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// The directory.
     public let path: String
@@ -171,7 +171,19 @@ public final class StoreDirectory {
                     "\(path)/\(databaseName) is an SQLite database taskgate did not write (tables: "
                         + "\(tables.sorted().prefix(5).joined(separator: ", "))); give taskgate its own directory")
             }
-            let version = try connection.strings("SELECT value FROM meta WHERE key = 'schema_version'")
+            var version = try connection.strings("SELECT value FROM meta WHERE key = 'schema_version'")
+            if version == ["1"] {
+                // Version 1 (before completion webhooks): add their columns, empty, in one step.
+                let added = TaskRows.callbackColumns.map { "ALTER TABLE tasks ADD COLUMN \($0);" }
+                try connection.execute(
+                    """
+                    BEGIN;
+                    \(added.joined(separator: "\n"))
+                    UPDATE meta SET value = '2' WHERE key = 'schema_version';
+                    COMMIT;
+                    """)
+                version = ["2"]
+            }
             guard version == ["\(schemaVersion)"] else {
                 throw StoreError(
                     .version,

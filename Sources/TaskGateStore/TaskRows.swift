@@ -6,7 +6,7 @@ import TaskScheduler
 ///
 /// Owner: the statements belong to the store's writer thread after `init` (or to the loading thread before it).
 final class TaskRows: @unchecked Sendable {  // its statements are used by one thread at a time (see Owner)
-    /// The table, created with the database (schema version 1).
+    /// The table, created with the database (schema version 2: version 1 plus the completion webhook columns).
     static let schema = """
         CREATE TABLE tasks (
             id INTEGER PRIMARY KEY,
@@ -33,9 +33,16 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             cancel_requested_at INTEGER,
             cancel_confirm TEXT,
             cancel_worker_finished INTEGER,
-            tombstone_until INTEGER
+            tombstone_until INTEGER,
+            \(callbackColumns.joined(separator: ",\n    "))
         );
         """
+
+    /// What schema version 2 added to version 1: a task's `callback_url` and its delivery's state.
+    static let callbackColumns = [
+        "callback_url TEXT", "callback_state TEXT", "callback_attempts INTEGER", "callback_status INTEGER",
+        "callback_error TEXT", "callback_next_at INTEGER", "callback_done_at INTEGER",
+    ]
 
     private let insert: SQLiteStatement
     private let update: SQLiteStatement
@@ -49,22 +56,24 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             """
             INSERT OR REPLACE INTO tasks (id, state, version, result, error_code, error_detail, attempt, updated_at,
                 started_at, finished_at, expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished,
+                callback_state, callback_attempts, callback_status, callback_error, callback_next_at, callback_done_at,
                 function, args, priority, timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent,
-                created_at)
+                created_at, callback_url)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                ?23, ?24)
+                ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)
             """)
         update = try connection.prepare(
             """
             UPDATE tasks SET state = ?2, version = ?3, result = ?4, error_code = ?5, error_detail = ?6, attempt = ?7,
                 updated_at = ?8, started_at = ?9, finished_at = ?10, expires_at = ?11, cancel_requested_at = ?12,
-                cancel_confirm = ?13, cancel_worker_finished = ?14
+                cancel_confirm = ?13, cancel_worker_finished = ?14, callback_state = ?15, callback_attempts = ?16,
+                callback_status = ?17, callback_error = ?18, callback_next_at = ?19, callback_done_at = ?20
             WHERE id = ?1
             """)
         evict = try connection.prepare(
             """
             UPDATE tasks SET args = NULL, result = NULL, error_detail = NULL, tags = NULL, traceparent = NULL,
-                tombstone_until = ?2
+                callback_url = NULL, callback_error = NULL, tombstone_until = ?2
             WHERE id = ?1
             """)
         forget = try connection.prepare("DELETE FROM tasks WHERE id = ?1")
@@ -87,16 +96,17 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
                 guard let created = folds.isLast(record.id, at: index) else { continue }
                 if created {
                     bindState(insert, record)
-                    insert.bind(15, record.function)
-                    insert.bind(16, bytes: record.args.bytes)
-                    insert.bind(17, Int64(record.priority))
-                    insert.bind(18, record.timeout.map { $0.nanoseconds })
-                    insert.bind(19, Int64(record.maxRetries))
-                    insert.bind(20, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
-                    insert.bind(21, record.idempotencyKey)
-                    insert.bind(22, Int64(bitPattern: record.fingerprint))
-                    insert.bind(23, record.traceparent)
-                    insert.bind(24, record.createdAt.nanoseconds)
+                    insert.bind(21, record.function)
+                    insert.bind(22, bytes: record.args.bytes)
+                    insert.bind(23, Int64(record.priority))
+                    insert.bind(24, record.timeout.map { $0.nanoseconds })
+                    insert.bind(25, Int64(record.maxRetries))
+                    insert.bind(26, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
+                    insert.bind(27, record.idempotencyKey)
+                    insert.bind(28, Int64(bitPattern: record.fingerprint))
+                    insert.bind(29, record.traceparent)
+                    insert.bind(30, record.createdAt.nanoseconds)
+                    insert.bind(31, record.callbackURL)
                     while try insert.step() {}
                 } else {
                     bindState(update, record)
@@ -113,7 +123,7 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         }
     }
 
-    /// Binds parameters 1 to 14: the id and what changes over a task's life.
+    /// Binds parameters 1 to 20: the id and what changes over a task's life.
     private func bindState(_ statement: SQLiteStatement, _ record: TaskRecord) {
         statement.bind(1, Int64(bitPattern: record.id.rawValue))
         statement.bind(2, record.state.rawValue)
@@ -129,6 +139,13 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         statement.bind(12, record.cancel?.requestedAt.nanoseconds)
         statement.bind(13, record.cancel?.confirm?.rawValue)
         statement.bind(14, record.cancel.map { $0.workerFinished ? 1 : 0 })
+        let delivery = record.callback
+        statement.bind(15, delivery?.state.rawValue)
+        statement.bind(16, delivery.map { Int64($0.attempts) })
+        statement.bind(17, delivery?.lastStatus.map { Int64($0) })
+        statement.bind(18, delivery?.lastError)
+        statement.bind(19, delivery?.nextAttemptAt?.nanoseconds)
+        statement.bind(20, delivery?.finishedAt?.nanoseconds)
     }
 
     /// The tombstones, and how many live records there are.
@@ -153,7 +170,8 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             """
             SELECT id, state, version, result, error_code, error_detail, attempt, updated_at, started_at, finished_at,
                 expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished, function, args, priority,
-                timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, created_at
+                timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, created_at, callback_url,
+                callback_state, callback_attempts, callback_status, callback_error, callback_next_at, callback_done_at
             FROM tasks WHERE tombstone_until IS NULL ORDER BY id
             """)
         // One string storage per function name, shared by all its tasks.
@@ -180,6 +198,12 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
                     confirm: query.text(12).flatMap(CancelConfirm.init(rawValue:)),
                     workerFinished: query.int64(13) != 0)
             }
+            let delivery = query.text(25).flatMap(CallbackDelivery.State.init(rawValue:)).map { state in
+                CallbackDelivery(
+                    state: state, attempts: Int(query.int64(26)), lastStatus: query.optionalInt64(27).map { Int($0) },
+                    lastError: query.text(28), nextAttemptAt: query.optionalInt64(29).map(Timestamp.init),
+                    finishedAt: query.optionalInt64(30).map(Timestamp.init))
+            }
             add(
                 TaskRecord(
                     id: id, function: function, args: Payload(query.bytes(15) ?? Array("null".utf8)),
@@ -191,7 +215,8 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
                     error: error, attempt: Int(query.int64(6)), updatedAt: Timestamp(nanoseconds: query.int64(7)),
                     startedAt: query.optionalInt64(8).map(Timestamp.init),
                     finishedAt: query.optionalInt64(9).map(Timestamp.init),
-                    expiresAt: query.optionalInt64(10).map(Timestamp.init), cancel: cancel))
+                    expiresAt: query.optionalInt64(10).map(Timestamp.init), cancel: cancel, callbackURL: query.text(24),
+                    callback: delivery))
         }
     }
 

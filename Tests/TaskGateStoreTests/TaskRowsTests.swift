@@ -67,6 +67,34 @@ struct TaskRowsTests {
         #expect(stored.tombstones.isEmpty)
     }
 
+    @Test func aCallbackAndItsDeliveryAreStoredAndReadBack() throws {
+        let temporary = TemporaryDirectory()
+        let directory = try StoreDirectory(path: temporary.path, durability: .os)
+        defer { directory.close() }
+        let rows = try TaskRows(directory.connection)
+        func task(_ delivery: CallbackDelivery?) -> TaskRecord {
+            TaskRecord(
+                id: TaskID(rawValue: 9), function: "f", args: .null, priority: 0, timeout: nil, maxRetries: 0,
+                tags: [], idempotencyKey: nil, fingerprint: 0, traceparent: nil, createdAt: Timestamp(nanoseconds: 1),
+                state: delivery == nil ? .pending : .succeeded, version: delivery == nil ? 1 : 2, result: nil,
+                error: nil, attempt: 1, updatedAt: Timestamp(nanoseconds: 2), startedAt: nil, finishedAt: nil,
+                expiresAt: nil, cancel: nil, callbackURL: "http://hooks.test/x", callback: delivery)
+        }
+        let delivery = CallbackDelivery(
+            state: .pending, attempts: 2, lastStatus: 503, lastError: "busy",
+            nextAttemptAt: Timestamp(nanoseconds: 77), finishedAt: nil)
+        try directory.connection.execute("BEGIN")
+        try rows.write([.created(task(nil))][...])
+        try directory.connection.execute("COMMIT")
+        try directory.connection.execute("BEGIN")
+        try rows.write([.updated(task(delivery))][...])
+        try directory.connection.execute("COMMIT")
+        var loaded: [TaskRecord] = []
+        try TaskRows.loadRecords(directory.connection) { loaded.append($0) }
+        #expect(loaded.first?.callbackURL == "http://hooks.test/x")
+        #expect(loaded.first?.callback == delivery)
+    }
+
     @Test func anEvictedTaskStaysATombstoneUntilForgotten() throws {
         let stored = try written([
             [

@@ -18,6 +18,8 @@ struct Harness {
     var stored: [StoreChange] = []
     /// Every change published for those following the work (when `core.publishing`).
     var published: [PublishedChange] = []
+    /// Every completion webhook attempt that fell due (when `core.delivering`).
+    var deliveries: [DeliveryOrder] = []
 
     init(functions: [String] = ["f", "g"], configure: (inout SchedulerConfiguration) -> Void = { _ in }) {
         var configuration = SchedulerConfiguration()
@@ -41,6 +43,7 @@ struct Harness {
         observations.append(contentsOf: effects.observations)
         stored.append(contentsOf: effects.stored)
         published.append(contentsOf: effects.published)
+        deliveries.append(contentsOf: effects.deliveries)
         return result
     }
 

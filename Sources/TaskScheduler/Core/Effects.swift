@@ -8,6 +8,8 @@ package struct Effects: Sendable {
     package var observations: [Observation] = []
     /// Changes for those following the work, in order (only while the core is `publishing`).
     package var published: [PublishedChange] = []
+    /// Completion webhook attempts that are due, for the owner's deliverer.
+    package var deliveries: [DeliveryOrder] = []
     /// Changes for the durable store, in order (only while the core is `persisting`).
     package var stored: [StoreChange] = []
     /// The number of the last change in `stored` (0 when none).
@@ -27,6 +29,7 @@ package struct Effects: Sendable {
     /// Whether there is nothing to do.
     package var isEmpty: Bool {
         resolved.isEmpty && signaledWorkers.isEmpty && observations.isEmpty && stored.isEmpty && published.isEmpty
+            && deliveries.isEmpty
     }
 }
 

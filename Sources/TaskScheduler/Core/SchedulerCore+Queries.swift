@@ -132,6 +132,13 @@ extension SchedulerCore {
         if finished.count != terminal { problems.append("retention queue \(finished.count) != finished \(terminal)") }
         let weight = finished.reduce(0) { $0 + (tasks[$1]?.retainedBytes ?? 0) }
         if weight != finishedBytes { problems.append("retained bytes \(finishedBytes) != finished records' \(weight)") }
+        let callbacks = tasks.all.reduce(0) { $0 + ($1.callback?.state == .pending ? 1 : 0) }
+        if callbacks != pendingCallbacks {
+            problems.append("pending callbacks \(pendingCallbacks) != records' \(callbacks)")
+        }
+        if tasks.all.contains(where: { ($0.callback != nil) != ($0.done && $0.callbackURL != nil) }) {
+            problems.append("a callback delivery on a task without a callback URL or not finished")
+        }
         for worker in workers.values {
             if worker.held.count > worker.capacity { problems.append("worker \(worker.id) is over capacity") }
             if let parked = worker.parkedPoll {

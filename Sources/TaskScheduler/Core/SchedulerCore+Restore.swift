@@ -58,6 +58,7 @@ extension SchedulerCore {
             case .succeeded, .failed, .canceled:
                 finishedRecords.append((record.finishedAt ?? record.updatedAt, record.id))
                 finishedBytes += tasks[slot: slot].retainedBytes
+                if record.callback?.state == .pending { pendingCallbacks += 1 }
             }
         }
         queued.sort()

@@ -180,6 +180,16 @@ extension SchedulerCore {
                     field: .idempotencyKey)
             }
         }
+        if let url = request.callbackURL {
+            guard !url.isEmpty, url.utf8.count <= configuration.maxCallbackURLLength,
+                url.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7e })
+            else {
+                throw SchedulerError(
+                    .invalidArgument,
+                    "callback_url must be 1 to \(configuration.maxCallbackURLLength) visible ASCII characters",
+                    field: .callbackURL)
+            }
+        }
     }
 
     /// The one rule for function names, at submission and at registration: 1 to `maxFunctionNameLength`
@@ -217,6 +227,7 @@ extension SchedulerCore {
         return record.function == request.function && record.args == request.args
             && record.priority == request.priority && record.timeout == request.timeout
             && (request.maxRetries == nil || record.maxRetries == request.maxRetries) && record.tags == request.tags
+            && record.callbackURL == request.callbackURL
     }
 
     /// A stable 64-bit FNV-1a hash of everything that makes two requests "the same".
@@ -234,6 +245,8 @@ extension SchedulerCore {
         mix(String(request.timeout?.nanoseconds ?? -1).utf8)
         mix(String(request.maxRetries ?? -1).utf8)
         for tag in request.tags { mix(tag.utf8) }
+        // Mixed in only when given, so fingerprints stored before callbacks existed still match.
+        if let callbackURL = request.callbackURL { mix("callback:\(callbackURL)".utf8) }
         return hash
     }
 }

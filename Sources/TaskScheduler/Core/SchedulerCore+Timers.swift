@@ -5,6 +5,7 @@ struct TimerEntry: Comparable, Sendable {
         case waiter(WaiterID)
         case taskTimeout(TaskID, attempt: Int)
         case lease(WorkerID)
+        case callback(TaskID, attempts: Int)
     }
     var at: Timestamp
     var kind: Kind
@@ -17,7 +18,9 @@ extension SchedulerCore {
     mutating func addTimer(at deadline: Timestamp, _ kind: TimerEntry.Kind) {
         timers.insert(TimerEntry(at: deadline, kind: kind))
         // Timers are removed lazily; rebuild when stale ones dominate so the heap stays bounded.
-        if timers.count > 4096 && timers.count > 4 * (waiters.count + leaseDeadlines.count + stateCounts[1]) {
+        if timers.count > 4096
+            && timers.count > 4 * (waiters.count + leaseDeadlines.count + stateCounts[1] + pendingCallbacks)
+        {
             timers = Heap(timers.unordered.filter(isLive))
         }
     }
@@ -27,6 +30,8 @@ extension SchedulerCore {
         case .waiter(let id): waiters[id] != nil
         case .taskTimeout(let id, let attempt): tasks[id].map { $0.state == .running && $0.attempt == attempt } ?? false
         case .lease(let id): leaseDeadlines[id] != nil
+        case .callback(let id, let attempts):
+            tasks[id]?.callback.map { $0.state == .pending && $0.attempts == attempts } ?? false
         }
     }
 
@@ -47,6 +52,8 @@ extension SchedulerCore {
                 } else {
                     addTimer(at: deadline, .lease(workerID))
                 }
+            case .callback(let id, let attempts):
+                dueCallback(id, attempts: attempts, effects: &effects)
             }
         }
         while let id = finished.first, let expiresAt = tasks[id]?.expiresAt, expiresAt <= now {
@@ -82,6 +89,11 @@ extension SchedulerCore {
         guard let id = finished.popFirst(), let record = tasks.remove(id) else { return }
         finishedBytes -= record.retainedBytes
         stateCounts[record.state.index] -= 1
+        if record.callback?.state == .pending {
+            // Retention outran the webhook's retries: the delivery is given up with the record.
+            pendingCallbacks -= 1
+            counters.callbacksAbandoned += 1
+        }
         counters.evicted += 1
         let until = now + configuration.tombstoneTTL
         tombstones[id] = Tombstone(expiresAt: until, idempotencyKey: record.idempotencyKey)

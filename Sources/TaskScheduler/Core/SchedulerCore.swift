@@ -39,6 +39,8 @@ package struct SchedulerCore: Sendable {
     var tombstoneOrder: Deque<TaskID> = []
     var idempotency: [String: IdempotencyEntry] = [:]
     var stateCounts = [Int](repeating: 0, count: TaskState.allCases.count)
+    /// Finished tasks whose completion webhook is still pending.
+    var pendingCallbacks = 0
     /// Running totals since start.
     package internal(set) var counters = SchedulerCounters()
     /// Whether events record the durations they measure (`Effects.observations`): only when someone reads them.
@@ -47,6 +49,8 @@ package struct SchedulerCore: Sendable {
     package var persisting = false
     /// Whether events list their changes for those following the work (`Effects.published`).
     package var publishing = false
+    /// Whether due completion webhook attempts are listed in `Effects.deliveries` (once an owner delivers them).
+    package internal(set) var delivering = false
     /// The number of the last change listed for the store in this run.
     package internal(set) var storeSeq: UInt64 = 0
     /// False once draining started: submissions fail with `shutting_down`.
@@ -118,9 +122,18 @@ package struct SchedulerCore: Sendable {
             functionCounts[Int(tasks[slot: index].functionIndex)].recordTerminal(next)
             finished.append(id)
             finishedBytes += tasks[slot: index].retainedBytes
+            if tasks[slot: index].callbackURL != nil, tasks[slot: index].callback == nil {
+                tasks[slot: index].callback = CallbackDelivery(
+                    state: .pending, attempts: 0, lastStatus: nil, lastError: nil, nextAttemptAt: now, finishedAt: nil)
+                pendingCallbacks += 1
+            }
         }
         if persisting { storeRecord(at: index, created: false, effects: &effects) }
         if publishing { effects.published.append(.task(tasks[slot: index])) }
+        if delivering, next.isTerminal, tasks[slot: index].callback?.attempts == 0 {
+            // Stamped with its store change: the deliverer sends it once that is committed.
+            effects.deliveries.append(DeliveryOrder(record: tasks[slot: index], attempt: 1))
+        }
         notifyWaiters(of: id, effects: &effects)
         if next.isTerminal {
             // The one just finished stays even if it alone is over the byte bound.
@@ -308,6 +321,14 @@ public struct SchedulerCounters: Hashable, Sendable {
     public var retriesWorkerDied = 0
     /// Retries because its worker left.
     public var retriesWorkerLeft = 0
+    /// Completion webhooks delivered (2xx).
+    public var callbacksDelivered = 0
+    /// Completion webhook attempts that failed (each retry counts).
+    public var callbackAttemptsFailed = 0
+    /// Completion webhooks given up: attempts spent, or 410 Gone.
+    public var callbacksGivenUp = 0
+    /// Completion webhooks still pending when retention evicted their task.
+    public var callbacksAbandoned = 0
     /// Cancel requests by what they found: cancelled at once (pending or undelivered), forwarded to the worker,
     /// already being cancelled, already finished, unknown, or evicted.
     public var cancelRequests = CancelRequestCounts()

@@ -37,6 +37,10 @@ public struct SchedulerConfiguration: Sendable {
     public var maxTagLength = 128
     /// The longest idempotency key.
     public var maxIdempotencyKeyLength = 255
+    /// The longest `callback_url`.
+    public var maxCallbackURLLength = 2_048
+    /// How completion webhooks are retried.
+    public var callbacks = CallbackPolicy()
     /// The most tasks in one batch submission.
     public var maxBatchSize = 1_000
     /// The longest a remote worker's poll may park; each worker's is also at most half its lease, so a worker

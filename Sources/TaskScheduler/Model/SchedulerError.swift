@@ -58,7 +58,7 @@ public struct SchedulerError: Error, Hashable, Sendable, CustomStringConvertible
 
     /// A field of a request, in the scheduler's terms (the gateway spells each one on the wire).
     public enum Field: Hashable, Sendable, CaseIterable {
-        case function, priority, timeout, maxRetries, tags, idempotencyKey
+        case function, priority, timeout, maxRetries, tags, idempotencyKey, callbackURL
         case capacity, functions, lease, name
     }
 

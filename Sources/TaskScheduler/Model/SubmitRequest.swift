@@ -17,12 +17,17 @@ public struct SubmitRequest: Hashable, Sendable {
     /// The W3C trace context of the submitter (`traceparent`), kept with the task and handed to its worker. Not part
     /// of the request an idempotency key compares: a replay from another trace is the same task.
     public var traceparent: String?
+    /// Where to POST the task once it finished (a completion webhook); the HTTP gateway checks it against its
+    /// allow-list. Part of the request an idempotency key compares.
+    public var callbackURL: String?
 
     /// Creates a request.
     public init(
         function: String, args: Payload = .null, priority: Int = 0, timeout: Duration? = nil,
-        maxRetries: Int? = nil, tags: [String] = [], idempotencyKey: String? = nil, traceparent: String? = nil
+        maxRetries: Int? = nil, tags: [String] = [], idempotencyKey: String? = nil, traceparent: String? = nil,
+        callbackURL: String? = nil
     ) {
+        self.callbackURL = callbackURL
         self.traceparent = traceparent
         self.function = function
         self.args = args

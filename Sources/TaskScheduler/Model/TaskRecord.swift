@@ -20,6 +20,8 @@ public struct TaskRecord: Sendable {
     public let traceparent: String?
     /// When the task was accepted.
     public let createdAt: Timestamp
+    /// Where the finished task is POSTed (a completion webhook), if anywhere.
+    public let callbackURL: String?
 
     /// The current state.
     public internal(set) var state: TaskState
@@ -43,6 +45,8 @@ public struct TaskRecord: Sendable {
     public internal(set) var cancel: CancelInfo?
     /// The worker that holds the task while it is running or canceling.
     public internal(set) var holder: WorkerID?
+    /// The completion webhook's delivery, once the task finished (with a `callbackURL`).
+    public internal(set) var callback: CallbackDelivery?
 
     /// The fingerprint of the request its idempotency key is bound to (0 without a key); the store keeps it so a
     /// replay after a restart is judged as before.
@@ -68,10 +72,12 @@ public struct TaskRecord: Sendable {
     public var done: Bool { state.isTerminal }
 
     /// What a finished record weighs against `SchedulerConfiguration.maxRetainedBytes`: its arguments, result,
-    /// error message, tags and idempotency key, plus 256 bytes for the rest. Fixed once the task has finished.
+    /// error message, tags, idempotency key and callback URL (with room for its delivery's last error), plus 256 bytes
+    /// for the rest. Fixed once the task has finished.
     public var retainedBytes: Int {
         256 + args.count + (result?.count ?? 0) + (error?.detail.utf8.count ?? 0)
             + tags.reduce(0) { $0 + $1.utf8.count } + (idempotencyKey?.utf8.count ?? 0)
+            + (callbackURL.map { $0.utf8.count + CallbackDelivery.maxErrorBytes } ?? 0)
     }
 
     /// A record as the store kept it (for recovery): every field given.
@@ -79,7 +85,8 @@ public struct TaskRecord: Sendable {
         id: TaskID, function: String, args: Payload, priority: Int, timeout: Duration?, maxRetries: Int,
         tags: [String], idempotencyKey: String?, fingerprint: UInt64, traceparent: String?, createdAt: Timestamp,
         state: TaskState, version: UInt64, result: Payload?, error: TaskFailure?, attempt: Int, updatedAt: Timestamp,
-        startedAt: Timestamp?, finishedAt: Timestamp?, expiresAt: Timestamp?, cancel: CancelInfo?
+        startedAt: Timestamp?, finishedAt: Timestamp?, expiresAt: Timestamp?, cancel: CancelInfo?,
+        callbackURL: String? = nil, callback: CallbackDelivery? = nil
     ) {
         self.id = id
         self.function = function
@@ -102,6 +109,8 @@ public struct TaskRecord: Sendable {
         self.finishedAt = finishedAt
         self.expiresAt = expiresAt
         self.cancel = cancel
+        self.callbackURL = callbackURL
+        self.callback = callback
     }
 
     init(id: TaskID, request: SubmitRequest, function: String, functionIndex: Int, maxRetries: Int, now: Timestamp) {
@@ -115,6 +124,7 @@ public struct TaskRecord: Sendable {
         self.tags = request.tags
         self.idempotencyKey = request.idempotencyKey
         self.traceparent = request.traceparent
+        self.callbackURL = request.callbackURL
         self.createdAt = now
         self.state = .pending
         self.version = 1

@@ -18,6 +18,8 @@ public final class Scheduler: Sendable {
         var storeSink: (@Sendable ([StoreChange]) -> Void)?
         /// Receives the changes for those following the work, under the lock, in the core's order.
         var publishSink: (@Sendable ([PublishedChange]) -> Void)?
+        /// Receives the completion webhook attempts that are due, under the lock.
+        var deliverySink: (@Sendable ([DeliveryOrder]) -> Void)?
     }
 
     let state: Mutex<State>
@@ -132,6 +134,7 @@ extension Scheduler.State {
             work.storeSeq = effects.lastStoreSeq
         }
         if !effects.published.isEmpty { publishSink?(effects.published) }
+        if !effects.deliveries.isEmpty { deliverySink?(effects.deliveries) }
         for (id, result) in effects.resolved {
             if let continuation = continuations.removeValue(forKey: id) {
                 work.resumes.append((continuation, result))
