@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TaskGateWorker", targets: ["TaskGateWorker"]),
         .library(name: "TaskGateTesting", targets: ["TaskGateTesting"]),
         .library(name: "TaskGateStore", targets: ["TaskGateStore"]),
+        .library(name: "TaskGateWebhooks", targets: ["TaskGateWebhooks"]),
         .executable(name: "taskgate", targets: ["taskgate"]),
     ],
     dependencies: [
@@ -78,6 +79,20 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TaskGateWebhooks",
+            dependencies: [
+                "TaskScheduler",
+                "TaskGateHTTP",
+                "TaskGateStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "TaskGateClient",
             dependencies: [
                 "TaskGateAPI",
@@ -108,6 +123,9 @@ let package = Package(
                 "TaskScheduler",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -116,6 +134,7 @@ let package = Package(
                 "TaskGateHTTP",
                 "TaskGateClient",
                 "TaskGateWorker",
+                "TaskGateWebhooks",
                 "TaskGateAPI",
                 "TaskGateFunctions",
                 "TaskScheduler",
@@ -159,6 +178,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "taskgateTests", dependencies: ["taskgate", "TaskGateTesting", "TaskGateHTTP"]),
+        .testTarget(
+            name: "TaskGateWebhooksTests",
+            dependencies: [
+                "TaskGateWebhooks", "TaskGateHTTP", "TaskGateTesting", "TaskScheduler", "TaskGateStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "TaskGateFunctionsTests",
             dependencies: ["TaskGateFunctions", "TaskScheduler", .product(name: "Logging", package: "swift-log")]),

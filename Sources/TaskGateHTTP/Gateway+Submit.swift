@@ -9,6 +9,7 @@ extension Gateway {
         var submit = try RequestParsing.submitRequest(
             body, members, pointer: "", idempotencyKey: request.header(.idempotencyKey))
         submit.traceparent = RequestParsing.traceparent(request.headers[.traceparent])
+        try checkCallback(submit, pointer: "/callback_url")
         // Everything that can be refused is checked before the task is accepted.
         let wait = try RequestParsing.wait(request, max: configuration.maxWait)
         try checkStoreAccepts()
@@ -67,6 +68,7 @@ extension Gateway {
             let members = try RequestParsing.object(slice, pointer: "/\(index)")
             var task = try RequestParsing.submitRequest(slice, members, pointer: "/\(index)", idempotencyKey: nil)
             task.traceparent = traceparent
+            try checkCallback(task, pointer: "/\(index)/callback_url")
             requests.append(task)
         }
         try checkStoreAccepts()
@@ -96,5 +98,11 @@ extension Gateway {
             return seq
         }
         return .respond(response)
+    }
+
+    /// Refuses a `callback_url` the server does not allow (`Configuration.callbackAllow`).
+    func checkCallback(_ submit: SubmitRequest, pointer: String) throws(Problem) {
+        guard let url = submit.callbackURL, !configuration.callbackAllow.allows(url) else { return }
+        throw .callbackNotAllowed(url, pointer: pointer, enabled: !configuration.callbackAllow.isEmpty)
     }
 }

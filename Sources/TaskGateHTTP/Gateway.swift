@@ -25,6 +25,8 @@ public final class Gateway: Sendable {
         /// How long an answer waits for its change to be stored while the store fails, before it is answered 503
         /// `not_stored`.
         public var storeTimeout: Duration = .seconds(10)
+        /// Where completion webhooks may go (`callback_url`); empty refuses every callback.
+        public var callbackAllow = CallbackAllowList()
         /// The event stream's limits (`GET /events`).
         public var events = EventHub.Configuration()
 

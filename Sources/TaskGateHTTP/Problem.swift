@@ -45,6 +45,16 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    static func callbackNotAllowed(_ url: String, pointer: String, enabled: Bool) -> Problem {
+        var problem = Problem(
+            422, "callback_not_allowed", "The callback URL is not allowed",
+            enabled
+                ? "callback_url '\(url)' is not under a prefix or host the server allows (--callback-allow)"
+                : "completion webhooks are off on this server (no --callback-allow)")
+        problem.pointer = pointer
+        return problem
+    }
+
     static func payloadTooLarge(_ limit: Int) -> Problem {
         Problem(
             413, "payload_too_large", "The body is too large", "the body is larger than the limit of \(limit) bytes")

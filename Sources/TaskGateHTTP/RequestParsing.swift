@@ -101,9 +101,16 @@ enum RequestParsing {
                 request.maxRetries = value
             case "tags":
                 request.tags = try strings(Array(raw), pointer: pointer, what: "tags")
+            case "callback_url":
+                if member.kind == .null { continue }
+                guard member.kind == .string else {
+                    throw .invalidRequest("callback_url must be a string", pointer: pointer)
+                }
+                request.callbackURL = JSONScanner.decodeString(raw)
             default:
                 throw .invalidRequest(
-                    "unknown field '\(member.key)'; known: function, args, priority, timeout_s, max_retries, tags",
+                    "unknown field '\(member.key)'; known: function, args, priority, timeout_s, max_retries, tags, "
+                        + "callback_url",
                     pointer: pointer)
             }
         }

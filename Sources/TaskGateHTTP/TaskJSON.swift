@@ -54,6 +54,40 @@ enum TaskJSON {
             writer.key("cancel")
             writeCancel(cancel, into: &writer)
         }
+        if let url = record.callbackURL {
+            writer.key("callback_url")
+            writer.string(url)
+        }
+        if let delivery = record.callback {
+            writer.key("callback")
+            writeCallback(delivery, into: &writer)
+        }
+        writer.endObject()
+    }
+
+    /// A completion webhook's delivery (`CallbackDelivery` in openapi.yaml).
+    static func writeCallback(_ delivery: CallbackDelivery, into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("state")
+        writer.string(delivery.state.rawValue)
+        writer.key("attempts")
+        writer.number(delivery.attempts)
+        if let status = delivery.lastStatus {
+            writer.key("last_status")
+            writer.number(status)
+        }
+        if let error = delivery.lastError {
+            writer.key("last_error")
+            writer.string(error)
+        }
+        if let next = delivery.nextAttemptAt {
+            writer.key("next_attempt_at")
+            writer.timestamp(nanosecondsSinceEpoch: next.nanoseconds)
+        }
+        if let finished = delivery.finishedAt {
+            writer.key("finished_at")
+            writer.timestamp(nanosecondsSinceEpoch: finished.nanoseconds)
+        }
         writer.endObject()
     }
 

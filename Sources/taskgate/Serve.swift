@@ -6,6 +6,7 @@ import ServiceLifecycle
 import TaskGateFunctions
 import TaskGateHTTP
 import TaskGateStore
+import TaskGateWebhooks
 import TaskScheduler
 
 #if canImport(Glibc)
@@ -22,7 +23,13 @@ struct Serve: AsyncParsableCommand {
             TASKGATE_RESULT_TTL, TASKGATE_TOMBSTONE_TTL, TASKGATE_DRAIN_GRACE, TASKGATE_HTTP_THREADS, TASKGATE_TOKEN, \
             TASKGATE_WORKER_TOKEN, TASKGATE_METRICS_TOKEN, TASKGATE_TOKEN_FILE, TASKGATE_MAX_CONNECTIONS, TASKGATE_MAX_WORKERS, \
             TASKGATE_MAX_FUNCTIONS, TASKGATE_MAX_RETAINED, TASKGATE_MAX_RETAINED_BYTES, TASKGATE_TLS_CERT, \
-            TASKGATE_TLS_KEY, TASKGATE_DURABILITY, TASKGATE_DATA_DIR); a flag wins over the variable.
+            TASKGATE_TLS_KEY, TASKGATE_DURABILITY, TASKGATE_DATA_DIR, TASKGATE_CALLBACK_ALLOW, TASKGATE_WEBHOOK_SECRET, \
+            TASKGATE_WEBHOOK_SECRET_FILE, TASKGATE_CALLBACK_TIMEOUT, TASKGATE_CALLBACK_ATTEMPTS, \
+            TASKGATE_CALLBACK_CONCURRENCY); a flag wins over the variable.
+
+            Completion webhooks: a task submitted with callback_url is POSTed there once finished, signed as the \
+            Standard Webhooks specification describes, and retried with exponential backoff and jitter; only URLs \
+            under a --callback-allow entry are accepted.
 
             Durability: in the fsync mode (the default) every accepted task, result, cancel and eviction is \
             committed and fsynced to the data directory before it is acknowledged, and a restart on the same \
@@ -170,6 +177,42 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("tls-key"), help: "The PEM private key file of --tls-cert (env TASKGATE_TLS_KEY).")
     var tlsKey: String?
 
+    @Option(
+        name: .customLong("callback-allow"),
+        help: """
+            Where completion webhooks may go: a URL prefix (https://hooks.example.com/taskgate/) or a host[:port]; \
+            repeat for several. Without any, callback_url is refused (env TASKGATE_CALLBACK_ALLOW, comma-separated).
+            """)
+    var callbackAllow: [String] = []
+
+    @Option(
+        name: .customLong("webhook-secret"),
+        help: """
+            The Standard Webhooks signing secret, whsec_<base64> (make one with `taskgate webhook-secret`); needed \
+            with --callback-allow (env TASKGATE_WEBHOOK_SECRET).
+            """)
+    var webhookSecret: String?
+
+    @Option(
+        name: .customLong("webhook-secret-file"),
+        help: "A file holding the webhook signing secret (env TASKGATE_WEBHOOK_SECRET_FILE).")
+    var webhookSecretFile: String?
+
+    @Option(
+        name: .customLong("callback-timeout"),
+        help: "Seconds one webhook attempt may take (env TASKGATE_CALLBACK_TIMEOUT; default 10).")
+    var callbackTimeout: Double?
+
+    @Option(
+        name: .customLong("callback-attempts"),
+        help: "Webhook attempts per task at most, the first included (env TASKGATE_CALLBACK_ATTEMPTS; default 8).")
+    var callbackAttempts: Int?
+
+    @Option(
+        name: .customLong("callback-concurrency"),
+        help: "Webhook attempts in flight at most (env TASKGATE_CALLBACK_CONCURRENCY; default 64).")
+    var callbackConcurrency: Int?
+
     @Flag(help: "Allow binding an address other than loopback without any token.")
     var insecure = false
 
@@ -214,6 +257,11 @@ struct Serve: AsyncParsableCommand {
             scheduler: scheduler, configuration: settings.gateway, tokens: tokens, metrics: metrics, store: store,
             logger: logger)
         let http = try GatewayService(gateway: gateway, server: settings.server, logger: logger)
+        let webhooks = settings.webhooks.map { configuration in
+            WebhookDispatcher(scheduler: scheduler, store: store, configuration: configuration, logger: logger)
+        }
+        // After the store's restore: the deliveries it found pending are due from now on.
+        webhooks?.attach()
         let scheme = settings.server.tls == nil ? "http" : "https"
         print("listening on \(scheme)://\(settings.server.host):\(http.server.port)")
         fflush(nil)
@@ -225,16 +273,18 @@ struct Serve: AsyncParsableCommand {
                 "limits.connections": "\(settings.server.connectionLimit)",
                 "limits.parked": "\(settings.gateway.maxParked)",
                 "limits.streams": "\(settings.gateway.events.maxStreams)", "store.durability": "\(settings.durability)",
+                "callbacks": "\(settings.webhooks == nil ? "off" : "on")",
             ])
         let reloader = settings.tokenFile.map { path in
             TokenFile.Reloader(path: path, fixed: settings.tokens, gateway: gateway, logger: logger)
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: scheduler)]
+        if settings.workers > 0 { services.append(.init(service: pool)) }
+        services.append(.init(service: http))
+        if let reloader { services.append(.init(service: reloader)) }
+        if let webhooks { services.append(.init(service: webhooks)) }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: scheduler)] + (settings.workers > 0 ? [.init(service: pool)] : [])
-                    + [.init(service: http)] + (reloader.map { [.init(service: $0)] } ?? []),
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

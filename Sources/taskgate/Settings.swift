@@ -1,6 +1,7 @@
 import ArgumentParser
 import TaskGateHTTP
 import TaskGateStore
+import TaskGateWebhooks
 import TaskScheduler
 
 #if canImport(Glibc)
@@ -40,6 +41,8 @@ struct Settings {
     var durability = Durability.fsync
     /// Where the store lives (unused in the `memory` mode).
     var dataDirectory = "taskgate-data"
+    /// How completion webhooks are delivered; nil when they are off (no `--callback-allow`).
+    var webhooks: WebhookDispatcher.Configuration?
     /// Values asked for that were lowered to fit the open-file limit, for the log.
     var warnings: [String] = []
 
@@ -131,6 +134,7 @@ struct Settings {
         if let ttl = try seconds(value(serve.tombstoneTTL, "TASKGATE_TOMBSTONE_TTL", { Double($0) }), "tombstone-ttl") {
             scheduler.tombstoneTTL = ttl
         }
+        try readCallbacks(serve, environment: environment, value: value, positive: positive, seconds: seconds)
     }
 }
 
