@@ -2,7 +2,8 @@
 #   make serve  installs the system packages the build needs (when missing), builds, and runs `taskgate serve` on
 #               127.0.0.1:8080 with in-process workers and the built-in functions.
 #   make test   the same set-up, then the whole test suite, the format check, the OpenAPI check
-#               (openapi-spec-validator, then schemathesis with all checks against a live server), and the container
+#               (openapi-spec-validator, then schemathesis with all checks against a live server), the webhook
+#               signature check (scripts/check-webhooks.sh, with PyPI's standardwebhooks), and the container
 #               checks (scripts/check-deploy.sh; scripts/check-image.sh builds the Dockerfile and runs the image, as
 #               root; see docs/deploy.md).
 #   make bench-core   the in-process scheduler benchmark (release build), see docs/benchmarks.md.
@@ -10,7 +11,7 @@
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config openssl
 
-.PHONY: deps build serve test lint format openapi deploy-check image-check bench-core bench-http bench-client bench-workers clean
+.PHONY: deps build serve test lint format openapi webhooks-check deploy-check image-check bench-core bench-http bench-client bench-workers clean
 
 deps:
 	@missing=""; \
@@ -35,11 +36,15 @@ test: deps
 	$(SWIFT) test
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
 	scripts/check-openapi.sh
+	scripts/check-webhooks.sh
 	scripts/check-deploy.sh
 	scripts/check-image.sh
 
 openapi: deps
 	scripts/check-openapi.sh
+
+webhooks-check:
+	scripts/check-webhooks.sh
 
 deploy-check:
 	scripts/check-deploy.sh

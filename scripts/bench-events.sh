@@ -18,6 +18,7 @@ mkdir -p .build/bench
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
+: >.build/bench/events-server.out
 .build/release/taskgate serve --durability memory --port 0 --workers 2 --queue-limit 10000000 --max-streams 2000 \
   >.build/bench/events-server.out 2>/dev/null &
 server=$!

@@ -80,33 +80,101 @@ public struct CallbackAllowList: Sendable, Equatable {
 
     /// Scheme, host, port (the scheme's default when not given) and path (`/` when empty) of an `http` or `https`
     /// URL; nil for anything else or anything refused outright (see the type's comment). A query is allowed and not
-    /// part of the path.
+    /// part of the path. Reads the bytes in place (this runs on every submission that carries a callback).
     static func parts(of url: String) -> Parts? {
-        guard let separator = url.range(of: "://") else { return nil }
-        let scheme = url[..<separator.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https", !url.contains("#"), !url.contains("\\") else { return nil }
-        guard let authority = authority(of: url), !authority.contains("@"), !authority.isEmpty else { return nil }
-        let rest = url[separator.upperBound...].dropFirst(authority.count)
-        let path =
-            rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        for segment in segments {
-            let decoded = segment.lowercased().replacing("%2e", with: ".")
-            if decoded == "." || decoded == ".." || segment.lowercased().contains("%2f") { return nil }
+        var url = url
+        return url.withUTF8 { bytes -> Parts? in
+            let count = bytes.count
+            guard !bytes.contains(UInt8(ascii: "#")), !bytes.contains(UInt8(ascii: "\\")),
+                let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon + 2 < count,
+                bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/")
+            else { return nil }
+            let scheme: String
+            switch lowered(bytes[0..<colon]) {
+            case "http": scheme = "http"
+            case "https": scheme = "https"
+            default: return nil
+            }
+            var index = colon + 3
+            let authorityStart = index
+            var portColon: Int?
+            while index < count, bytes[index] != UInt8(ascii: "/"), bytes[index] != UInt8(ascii: "?") {
+                switch bytes[index] {
+                case UInt8(ascii: ":"):
+                    guard portColon == nil else { return nil }
+                    portColon = index
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."):
+                    break
+                default:
+                    return nil  // user information (@), brackets, anything else
+                }
+                index += 1
+            }
+            let hostEnd = portColon ?? index
+            guard hostEnd > authorityStart, hostEnd - authorityStart <= 253 else { return nil }
+            var port = defaultPort(scheme)
+            if let portColon {
+                guard index - portColon - 1 >= 1, index - portColon - 1 <= 5 else { return nil }
+                var value = 0
+                for byte in bytes[(portColon + 1)..<index] {
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+                guard (1...65_535).contains(value) else { return nil }
+                port = value
+            }
+            let pathStart = index
+            while index < count, bytes[index] != UInt8(ascii: "?") { index += 1 }
+            let path = bytes[pathStart..<index]
+            guard isPlainPath(path) else { return nil }
+            return Parts(
+                scheme: scheme, host: lowered(bytes[authorityStart..<hostEnd]), port: port,
+                path: path.isEmpty ? "/" : String(decoding: path, as: UTF8.self))
         }
-        let hostPort = authority.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(hostPort.count), isHost(hostPort[0]) else { return nil }
-        var port = defaultPort(scheme)
-        if hostPort.count == 2 {
-            guard let given = Int(hostPort[1]), (1...65_535).contains(given) else { return nil }
-            port = given
+    }
+
+    /// Whether no segment of `path` is `.` or `..` (plain or percent-encoded) and no `%2F` hides a slash.
+    private static func isPlainPath(_ path: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        var dots = 0
+        var other = false
+        var index = path.startIndex
+        while index <= path.endIndex {
+            if index == path.endIndex || path[index] == UInt8(ascii: "/") {
+                if !other && (dots == 1 || dots == 2) { return false }
+                dots = 0
+                other = false
+                index += 1
+                continue
+            }
+            if path[index] == UInt8(ascii: "."), !other {
+                dots += 1
+            } else if path[index] == UInt8(ascii: "%"), index + 2 < path.endIndex {
+                let code = (path[index + 1] | 0x20, path[index + 2] | 0x20)
+                if code == (UInt8(ascii: "2"), UInt8(ascii: "f")) { return false }
+                if code == (UInt8(ascii: "2"), UInt8(ascii: "e")) && !other {
+                    dots += 1
+                    index += 3
+                    continue
+                }
+                other = true
+            } else {
+                other = true
+            }
+            index += 1
         }
-        return Parts(scheme: scheme, host: hostPort[0].lowercased(), port: port, path: path.isEmpty ? "/" : path)
+        return true
+    }
+
+    /// ASCII bytes as a lowercased string.
+    private static func lowered(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        String(
+            decoding: bytes.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     /// What lies between `://` and the first `/`, `?` or `#`.
     static func authority(of url: String) -> Substring? {
-        guard let separator = url.range(of: "://") else { return nil }
+        guard let separator = url.firstRange(of: "://") else { return nil }
         let rest = url[separator.upperBound...]
         return rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
     }

@@ -29,6 +29,7 @@ extension Gateway {
                 ("remote_workers", stats.remoteWorkers),
                 ("capacity", stats.capacity), ("load", stats.load), ("waiters", stats.waiters),
                 ("parked_requests", parked), ("event_streams", events.streams), ("tombstones", stats.tombstones),
+                ("callbacks_pending", stats.pendingCallbacks),
             ] {
                 writer.dynamicKey(name)
                 writer.number(value)

@@ -193,6 +193,18 @@ public final class GatewayMetrics: Sendable {
         counter(
             "taskgate_tasks_evicted_total", [], counters.evicted,
             help: "Finished tasks evicted by retention (their ids answer 410).")
+        for (outcome, value) in [
+            ("delivered", counters.callbacksDelivered), ("attempt_failed", counters.callbackAttemptsFailed),
+            ("given_up", counters.callbacksGivenUp), ("abandoned", counters.callbacksAbandoned),
+        ] {
+            counter(
+                "taskgate_callbacks_total", [("outcome", outcome)], value,
+                help: "Completion webhook events: delivered, an attempt failed, given up (attempts spent or 410 Gone), "
+                    + "abandoned (the task was evicted first).")
+        }
+        gauge(
+            "taskgate_callbacks_pending", [], Double(stats.pendingCallbacks),
+            help: "Finished tasks whose completion webhook is still to be delivered.")
         counter(
             "taskgate_worker_reports_refused_total", [], counters.refusedReports,
             help: "Results and confirms refused because the worker did not hold the task.")

@@ -1,22 +1,30 @@
 import AsyncHTTPClient
+import DequeModule
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TaskGateHTTP
 import TaskGateStore
 import TaskScheduler
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Delivers completion webhooks: takes the attempts the scheduler says are due, POSTs each finished task to its
 /// `callback_url` (signed, see `WebhookSigner`) with AsyncHTTPClient, and reports every outcome back to the scheduler,
 /// which keeps the delivery's state on the task and decides on retries.
 ///
-/// An attempt is sent only once the store has committed the task's terminal state, so a webhook never announces an
-/// outcome a crash could take back. At most `concurrency` attempts are in flight; the others wait in order (they are
-/// bounded by the retained tasks: each task has at most one attempt due at a time). Redirects are not followed (the
-/// allow-list checked the URL given, not where it points). At shutdown the attempts in flight are cancelled and
-/// stay pending: they are made again after the restart, with the same `webhook-id`, so delivery is at least once.
+/// All of it runs on one event loop of its own, at a lower CPU priority than the server's request threads (`nice`):
+/// accepting and running tasks comes first, and while the machine is saturated the deliveries wait (in order, bounded
+/// by the retained tasks: a task has at most one attempt due at a time) and catch up once it is not. An attempt is
+/// sent only once the store has committed the task's terminal state, so a webhook never announces an outcome a crash
+/// could take back. At most `concurrency` attempts are in flight. Redirects are not followed (the allow-list checked
+/// the URL given, not where it points). At shutdown the attempts in flight are abandoned and stay pending: they are
+/// made again after the restart, with the same `webhook-id`, so delivery is at least once.
 public final class WebhookDispatcher: Service, Sendable {
     /// How deliveries are made.
     public struct Configuration: Sendable {
@@ -28,6 +36,8 @@ public final class WebhookDispatcher: Service, Sendable {
         public var concurrency = 64
         /// The `User-Agent` of each request.
         public var userAgent = "taskgate-webhooks/1"
+        /// How much lower than the server's threads the delivery thread runs (its `nice` increment, 0 to 19).
+        public var niceness: Int32 = 10
 
         /// Deliveries signed by `signer`, with the other settings at their defaults.
         public init(signer: WebhookSigner) {
@@ -35,20 +45,26 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
+    /// What lives on the delivery loop.
+    private struct LoopState {
+        var waiting: Deque<DeliveryOrder> = []
+        var inFlight = 0
+        var closed = false
+    }
+
     /// The settings in force.
     public let configuration: Configuration
     let scheduler: Scheduler
     let store: TaskStore?
-    let client: HTTPClient
     let logger: Logger
-    private let orders: AsyncStream<DeliveryOrder>
-    private let continuation: AsyncStream<DeliveryOrder>.Continuation
+    private let group: MultiThreadedEventLoopGroup
+    private let loop: any EventLoop
+    private let client: HTTPClient
+    private let state: NIOLoopBoundBox<LoopState>
+    /// Orders handed over by the scheduler and not yet moved to the loop (the loop is woken when it was empty).
+    private let inbox = Mutex<[DeliveryOrder]>([])
     /// Attempts handed over and not yet finished.
-    private let queued = Backlog()
-
-    private final class Backlog: Sendable {
-        let count = Atomic<Int>(0)
-    }
+    private let queued = Atomic<Int>(0)
 
     /// A dispatcher for `scheduler`'s deliveries; `store` (in the durable modes) is waited on before each attempt.
     public init(scheduler: Scheduler, store: TaskStore?, configuration: Configuration, logger: Logger) {
@@ -56,116 +72,147 @@ public final class WebhookDispatcher: Service, Sendable {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        let niceness = configuration.niceness
+        loop.execute {
+            // On Linux `who` 0 is the calling thread: only the delivery thread is lowered.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+        }
         var settings = HTTPClient.Configuration()
         settings.redirectConfiguration = .disallow
-        settings.timeout = .init(connect: .init(configuration.timeout), read: .init(configuration.timeout))
+        // The per-request deadline bounds the whole attempt; a read timeout as well would cost a timer per read.
+        settings.timeout = .init(connect: .init(configuration.timeout), read: nil)
         settings.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, configuration.concurrency))
         settings.decompression = .disabled
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
-        (orders, continuation) = AsyncStream.makeStream(of: DeliveryOrder.self)
+        client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: settings)
+        state = .makeBoxSendingValue(LoopState(), as: LoopState.self, eventLoop: loop)
     }
 
     /// Attempts due and not finished (waiting for a slot, for the store, or in flight).
-    public var backlog: Int { queued.count.load(ordering: .relaxed) }
+    public var backlog: Int { queued.load(ordering: .relaxed) }
 
-    /// Starts taking the scheduler's due attempts (once, after the store's restore; `run` delivers them).
+    /// Starts taking the scheduler's due attempts (once, after the store's restore).
     public func attach() {
-        let continuation = self.continuation
-        let queued = self.queued
-        scheduler.deliverCallbacks { orders in
-            queued.count.add(orders.count, ordering: .relaxed)
-            for order in orders { continuation.yield(order) }
-        }
-    }
-
-    /// Delivers until shutdown.
-    public func run() async throws {
-        let limit = max(1, configuration.concurrency)
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for await order in orders.cancelOnGracefulShutdown() {
-                if running >= limit {
-                    await group.next()
-                    running -= 1
-                }
-                group.addTask { await self.deliver(order) }
-                running += 1
+        scheduler.deliverCallbacks { [self] orders in
+            queued.add(orders.count, ordering: .relaxed)
+            let wake = inbox.withLock { inbox in
+                inbox.append(contentsOf: orders)
+                return inbox.count == orders.count
             }
-            group.cancelAll()
+            if wake { loop.execute { self.takeInbox() } }
         }
-        continuation.finish()
-        try? await client.shutdown()
     }
 
-    /// One attempt: wait for the store, POST, report.
-    func deliver(_ order: DeliveryOrder) async {
-        defer { queued.count.subtract(1, ordering: .relaxed) }
-        guard await committed(order.record.storeSeq) else { return }
-        let outcome = await attempt(order)
-        if Task.isCancelled { return }
+    /// Delivers until shutdown; then abandons what is waiting or in flight (it stays pending on its task).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try? await loop.submit {
+            self.state.value.closed = true
+            self.state.value.waiting.removeAll()
+        }.get()
+        try? await client.shutdown()
+        try? await group.shutdownGracefully()
+    }
+
+    // MARK: - On the loop
+
+    private func takeInbox() {
+        let orders = inbox.withLock { inbox in
+            defer { inbox.removeAll(keepingCapacity: true) }
+            return inbox
+        }
+        guard !state.value.closed else { return }
+        state.value.waiting.append(contentsOf: orders)
+        pump()
+    }
+
+    private func pump() {
+        let limit = max(1, configuration.concurrency)
+        while state.value.inFlight < limit, let order = state.value.waiting.popFirst() {
+            state.value.inFlight += 1
+            whenStored(order)
+        }
+    }
+
+    /// Sends `order` once its change is committed; a store that fails is waited out (nothing is announced before it
+    /// is stored).
+    private func whenStored(_ order: DeliveryOrder) {
+        guard let store, order.record.storeSeq > store.committed else { return send(order) }
+        store.whenCommitted(order.record.storeSeq, timeout: .seconds(5)) { [self] result in
+            loop.execute {
+                guard !self.state.value.closed else { return }
+                if (try? result.get()) != nil {
+                    self.send(order)
+                } else {
+                    self.loop.scheduleTask(in: .seconds(1)) { self.whenStored(order) }
+                }
+            }
+        }
+    }
+
+    private func send(_ order: DeliveryOrder) {
         let record = order.record
-        switch outcome {
-        case .delivered: break
-        case .gone:
-            logger.info(
-                "callback receiver answered 410 Gone; no further attempt",
-                metadata: ["task.id": "\(record.id)", "callback.attempt": "\(order.attempt)"])
-        case .failed(_, let detail):
-            logger.notice(
+        let request: HTTPClient.Request
+        do {
+            request = try makeRequest(order)
+        } catch {
+            return finish(order, .failed(status: nil, detail: "callback_url is not a URL the client can call"))
+        }
+        client.execute(
+            request: request, delegate: StatusOnly(), eventLoop: .delegate(on: loop),
+            deadline: .now() + .init(configuration.timeout)
+        ).futureResult.whenComplete { [self] result in
+            switch result {
+            case .success(let status) where (200..<300).contains(status):
+                finish(order, .delivered(status: status))
+            case .success(410):
+                logger.info(
+                    "callback receiver answered 410 Gone; no further attempt",
+                    metadata: ["task.id": "\(record.id)", "callback.attempt": "\(order.attempt)"])
+                finish(order, .gone)
+            case .success(let status):
+                finish(order, .failed(status: status, detail: "the receiver answered \(status)"))
+            case .failure(let error):
+                finish(order, .failed(status: nil, detail: Self.describe(error)))
+            }
+        }
+    }
+
+    private func finish(_ order: DeliveryOrder, _ outcome: DeliveryOutcome) {
+        state.value.inFlight -= 1
+        queued.subtract(1, ordering: .relaxed)
+        guard !state.value.closed else { return }
+        if case .failed(_, let detail) = outcome {
+            logger.debug(
                 "callback attempt failed",
                 metadata: [
-                    "task.id": "\(record.id)", "callback.attempt": "\(order.attempt)", "callback.error": "\(detail)",
+                    "task.id": "\(order.record.id)", "callback.attempt": "\(order.attempt)",
+                    "callback.error": "\(detail)",
                 ])
         }
-        scheduler.deliveryAttempted(record.id, attempt: order.attempt, outcome: outcome)
+        scheduler.deliveryAttempted(order.record.id, attempt: order.attempt, outcome: outcome)
+        pump()
     }
 
-    /// Whether change `seq` is committed (waiting for it; false when cancelled first). A store that fails is waited
-    /// out: nothing is announced before it is stored.
-    private func committed(_ seq: UInt64) async -> Bool {
-        guard let store, seq > store.committed else { return true }
-        while !Task.isCancelled {
-            let stored = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-                store.whenCommitted(seq, timeout: .seconds(5)) { done.resume(returning: (try? $0.get()) != nil) }
-            }
-            if stored { return true }
-            try? await Task.sleep(for: .seconds(1))
-        }
-        return false
-    }
-
-    /// Makes the request and says what it came to.
-    func attempt(_ order: DeliveryOrder) async -> DeliveryOutcome {
+    /// The signed POST of one attempt.
+    func makeRequest(_ order: DeliveryOrder) throws -> HTTPClient.Request {
         let record = order.record
-        guard let url = record.callbackURL else { return .failed(status: nil, detail: "the task has no callback_url") }
         let now = scheduler.clock.now()
         let body = WebhookBody.render(record, at: now)
         let id = "msg_\(record.id)"
         let timestamp = now.nanoseconds / 1_000_000_000
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: configuration.userAgent)
-        request.headers.add(name: "webhook-id", value: id)
-        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        request.headers.add(
+        var headers = NIOHTTP1.HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "User-Agent", value: configuration.userAgent)
+        headers.add(name: "webhook-id", value: id)
+        headers.add(name: "webhook-timestamp", value: String(timestamp))
+        headers.add(
             name: "webhook-signature", value: configuration.signer.signature(id: id, timestamp: timestamp, body: body))
-        request.headers.add(name: "taskgate-attempt", value: String(order.attempt))
-        request.body = .bytes(ByteBuffer(bytes: body))
-        do {
-            let response = try await client.execute(request, timeout: .init(configuration.timeout))
-            // The answer's body is not used; read a little of it so the connection can be reused.
-            _ = try? await response.body.collect(upTo: 64 * 1_024)
-            let status = Int(response.status.code)
-            switch status {
-            case 200..<300: return .delivered(status: status)
-            case 410: return .gone
-            default: return .failed(status: status, detail: "the receiver answered \(status)")
-            }
-        } catch {
-            return .failed(status: nil, detail: Self.describe(error))
-        }
+        headers.add(name: "taskgate-attempt", value: String(order.attempt))
+        return try HTTPClient.Request(
+            url: record.callbackURL ?? "", method: .POST, headers: headers, body: .bytes(body))
     }
 
     /// A short, stable description of a failed request.
@@ -182,4 +229,21 @@ public final class WebhookDispatcher: Service, Sendable {
         }
         return "request failed: \(error)"
     }
+}
+
+/// Keeps the status of an answer and discards its body (a receiver's body is not used, and is not held).
+private final class StatusOnly: HTTPClientResponseDelegate, @unchecked Sendable {  // used on its request's loop only
+    typealias Response = Int
+    private var status = 0
+
+    func didReceiveHead(task: HTTPClient.Task<Int>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        status = Int(head.status.code)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Int>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Int>) throws -> Int { status }
 }

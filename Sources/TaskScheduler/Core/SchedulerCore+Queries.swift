@@ -22,6 +22,8 @@ public struct SchedulerStats: Hashable, Sendable {
     public var tombstones: Int
     /// Idempotency keys held.
     public var idempotencyKeys: Int
+    /// Finished tasks whose completion webhook is not yet delivered, failed or gone.
+    public var pendingCallbacks = 0
     /// Totals since start.
     public var counters: SchedulerCounters
 }
@@ -55,12 +57,14 @@ extension SchedulerCore {
     package var stats: SchedulerStats {
         var byState: [TaskState: Int] = [:]
         for state in TaskState.allCases { byState[state] = stateCounts[state.index] }
-        return SchedulerStats(
+        var stats = SchedulerStats(
             tasksByState: byState, queued: pending.count, queueLimit: configuration.queueLimit,
             workers: workers.count, remoteWorkers: workers.values.count { $0.lease != nil },
             capacity: workers.values.reduce(0) { $0 + $1.capacity },
             load: workers.values.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
             idempotencyKeys: idempotency.count, counters: counters)
+        stats.pendingCallbacks = pendingCallbacks
+        return stats
     }
 
     /// What the metrics read at scrape time: counts per function, and since when the longest-waiting pending task
