@@ -14,12 +14,16 @@ public struct SubmitOptions: Sendable, Hashable {
     public var tags: [String]?
     /// Makes retries of this submission safe (`Idempotency-Key`); single submissions only.
     public var idempotencyKey: String?
+    /// A completion webhook: the server POSTs the finished task here (it must be under the server's
+    /// `--callback-allow`).
+    public var callbackURL: String?
 
     /// The server's defaults.
     public init(
         priority: Int? = nil, timeout: Duration? = nil, maxRetries: Int? = nil, tags: [String]? = nil,
-        idempotencyKey: String? = nil
+        idempotencyKey: String? = nil, callbackURL: String? = nil
     ) {
+        self.callbackURL = callbackURL
         self.priority = priority
         self.timeout = timeout
         self.maxRetries = maxRetries
@@ -41,7 +45,7 @@ struct QueuedSubmit: Sendable {
 /// Writes submission bodies with `JSONWriter`: `JSONValue` arguments directly, other `Encodable` arguments through
 /// one `JSONEncoder` call for all of them (split with `JSONScanner`), so the envelope never goes through Foundation.
 enum SubmitBody {
-    /// One task object: `{function, args, priority?, timeout_s?, max_retries?, tags?}`.
+    /// One task object: `{function, args, priority?, timeout_s?, max_retries?, tags?, callback_url?}`.
     static func write(
         _ writer: inout JSONWriter, function: String, args: (inout JSONWriter) -> Void, options: SubmitOptions
     ) {
@@ -67,6 +71,10 @@ enum SubmitBody {
             writer.beginArray()
             for tag in tags { writer.string(tag) }
             writer.endArray()
+        }
+        if let callbackURL = options.callbackURL {
+            writer.key("callback_url")
+            writer.string(callbackURL)
         }
         writer.endObject()
     }

@@ -87,6 +87,11 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .customLong("idempotency-key"), help: "Makes retrying this submission safe.")
     var idempotencyKey: String?
 
+    @Option(
+        name: .customLong("callback-url"),
+        help: "POST the finished task here, signed (the server must allow it with --callback-allow).")
+    var callbackURL: String?
+
     @Option(help: "Seconds to wait for the task to finish.")
     var wait: Double?
 
@@ -95,7 +100,7 @@ struct Submit: AsyncParsableCommand {
         else { throw ValidationError("the arguments must be JSON, got: \(args)") }
         let options = SubmitOptions(
             priority: priority, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) }, maxRetries: maxRetries,
-            tags: tags.isEmpty ? nil : tags, idempotencyKey: idempotencyKey)
+            tags: tags.isEmpty ? nil : tags, idempotencyKey: idempotencyKey, callbackURL: callbackURL)
         try await server.withClient { client in
             let future = try await client.submit(function: function, args: value, options: options)
             if let wait { _ = try? await future.result(timeout: .nanoseconds(Int64(wait * 1e9))) }

@@ -32,6 +32,29 @@ import Testing
         }
     }
 
+    /// `SubmitOptions.callbackURL` reaches the server: refused there without an allow-list, kept on the task with one.
+    @Test func aCallbackURLIsSentWithTheSubmission() async throws {
+        try await Self.withClient { client, _ in
+            do {
+                _ = try await client.submit(
+                    function: "echo", args: 1, options: SubmitOptions(callbackURL: "http://127.0.0.1:9/hooks"))
+                Issue.record("a callback was accepted without an allow-list")
+            } catch let error as TaskGateError {
+                #expect(error.problem?.code == "callback_not_allowed")
+            }
+        }
+        try await withLiveServer(functions: Self.functions, gateway: { $0.callbackAllow = try! .init(["127.0.0.1:9"]) })
+        {
+            server, _ in
+            try await withTaskGateClient(server) { client in
+                let future = try await client.submit(
+                    function: "echo", args: 1, options: SubmitOptions(callbackURL: "http://127.0.0.1:9/hooks"))
+                let id = try #require(TaskID(future.id))
+                #expect(server.scheduler.task(id).record?.callbackURL == "http://127.0.0.1:9/hooks")
+            }
+        }
+    }
+
     @Test func callbackRunsExactlyOnceAlsoWhenAddedAfterCompletion() async throws {
         try await Self.withClient { client, _ in
             let future = try await client.submit(function: "gate", args: "client-callback")
