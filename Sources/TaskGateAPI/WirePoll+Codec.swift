@@ -20,6 +20,12 @@ extension WirePollRequest {
                 writer.string(message)
                 writer.endObject()
             }
+            if !result.logs.isEmpty {
+                writer.key("logs")
+                writer.beginArray()
+                for line in result.logs { writer.string(line) }
+                writer.endArray()
+            }
             writer.endObject()
         }
         writer.endArray()
@@ -104,10 +110,11 @@ extension WirePollRequest {
         }
     }
 
-    /// `{id, result}` or `{id, error: {message}}`.
+    /// `{id, result, logs?}` or `{id, error: {message}, logs?}`.
     private static func result(_ raw: [UInt8], pointer: String) throws(WireFormatError) -> Result {
         var id: String?
         var outcome: Outcome?
+        var logs: [String] = []
         for member in try WireReading.report(raw, pointer: pointer, what: "a result") {
             let value = Array(raw[member.range])
             switch member.key {
@@ -121,15 +128,17 @@ extension WirePollRequest {
                     member.key == "result"
                     ? .result(value)
                     : .error(message: try failureMessage(value, kind: member.kind, pointer: pointer))
+            case "logs":
+                logs = try WireReading.strings(value, pointer: "\(pointer)/logs", what: "logs")
             default:
                 throw .invalid(
-                    "unknown field '\(member.key)' in a result; known: id, result, error",
+                    "unknown field '\(member.key)' in a result; known: id, result, error, logs",
                     pointer: "\(pointer)/\(member.key)")
             }
         }
         guard let id else { throw .invalid("a result needs its task id", pointer: "\(pointer)/id") }
         guard let outcome else { throw .invalid("a result needs result or error", pointer: pointer) }
-        return Result(id: id, outcome: outcome)
+        return Result(id: id, outcome: outcome, logs: logs)
     }
 
     /// `{message}`: why the function failed.

@@ -56,11 +56,14 @@ public struct WirePollRequest: Sendable, Hashable {
         public var id: String
         /// How it ended.
         public var outcome: Outcome
+        /// Log lines of the run, kept with the task (`GET /tasks/{id}/logs`).
+        public var logs: [String]
 
         /// A result report.
-        public init(id: String, outcome: Outcome) {
+        public init(id: String, outcome: Outcome, logs: [String] = []) {
             self.id = id
             self.outcome = outcome
+            self.logs = logs
         }
     }
 

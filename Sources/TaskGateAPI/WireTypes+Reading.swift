@@ -24,6 +24,9 @@ extension WireTask {
         var finishedAt: String?
         var expiresAt: String?
         var cancel: WireCancelInfo?
+        var callbackURL: String?
+        var callback: WireCallbackDelivery?
+        var attempts: [WireTaskAttempt]?
         try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
             switch key {
             case "id": id = try reader.string()
@@ -48,6 +51,14 @@ extension WireTask {
             case "finished_at": finishedAt = try reader.optionalString()
             case "expires_at": expiresAt = try reader.optionalString()
             case "cancel": cancel = try reader.readNull() ? nil : WireCancelInfo(reading: &reader)
+            case "callback_url": callbackURL = try reader.optionalString()
+            case "callback": callback = try reader.readNull() ? nil : WireCallbackDelivery(reading: &reader)
+            case "attempts":
+                var list: [WireTaskAttempt] = []
+                try reader.array { (reader: inout JSONReader) throws(WireFormatError) in
+                    list.append(try WireTaskAttempt(reading: &reader))
+                }
+                attempts = list
             default: try reader.skip()
             }
         }
@@ -77,6 +88,9 @@ extension WireTask {
         self.finishedAt = finishedAt
         self.expiresAt = expiresAt
         self.cancel = cancel
+        self.callbackURL = callbackURL
+        self.callback = callback
+        self.attempts = attempts
     }
 
     /// Reads one task from a whole JSON text.
@@ -317,5 +331,67 @@ extension WireProblem {
             guard hasCode, hasStatus else { throw reader.invalid("a problem needs status and code") }
             return problem
         }
+    }
+}
+
+extension WireCallbackDelivery {
+    /// Reads `{state, attempts, last_status?, last_error?, next_attempt_at?, finished_at?}`.
+    public init(reading reader: inout JSONReader) throws(WireFormatError) {
+        var state: String?
+        var attempts: Int?
+        var lastStatus: Int?
+        var lastError: String?
+        var nextAttemptAt: String?
+        var finishedAt: String?
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
+            switch key {
+            case "state": state = try reader.string()
+            case "attempts": attempts = try reader.int()
+            case "last_status": lastStatus = try reader.readNull() ? nil : reader.int()
+            case "last_error": lastError = try reader.optionalString()
+            case "next_attempt_at": nextAttemptAt = try reader.optionalString()
+            case "finished_at": finishedAt = try reader.optionalString()
+            default: try reader.skip()
+            }
+        }
+        guard let state, let attempts else { throw reader.invalid("a callback block needs state and attempts") }
+        self.init(
+            state: state, attempts: attempts, lastStatus: lastStatus, lastError: lastError,
+            nextAttemptAt: nextAttemptAt, finishedAt: finishedAt)
+    }
+}
+
+extension WireTaskAttempt {
+    /// Reads one entry of a task's `attempts`.
+    public init(reading reader: inout JSONReader) throws(WireFormatError) {
+        var attempt: Int?
+        var worker: String?
+        var workerName = ""
+        var queuedAt: String?
+        var startedAt: String?
+        var queueWait: Double = 0
+        var endedAt: String?
+        var run: Double?
+        var outcome: String?
+        try reader.members { (reader: inout JSONReader, key: JSONReader.Key) throws(WireFormatError) in
+            switch key {
+            case "attempt": attempt = try reader.int()
+            case "worker": worker = try reader.string()
+            case "worker_name": workerName = try reader.string()
+            case "queued_at": queuedAt = try reader.string()
+            case "started_at": startedAt = try reader.string()
+            case "queue_wait_s": queueWait = try reader.double()
+            case "ended_at": endedAt = try reader.optionalString()
+            case "run_s": run = try reader.readNull() ? nil : reader.double()
+            case "outcome": outcome = try reader.optionalString()
+            default: try reader.skip()
+            }
+        }
+        guard let attempt, let worker, let queuedAt, let startedAt else {
+            throw reader.invalid("an attempt needs attempt, worker, queued_at and started_at")
+        }
+        self.init(
+            attempt: attempt, worker: worker, workerName: workerName, queuedAt: queuedAt, startedAt: startedAt,
+            queueWaitSeconds: queueWait, endedAt: endedAt, runSeconds: run, outcome: outcome)
     }
 }

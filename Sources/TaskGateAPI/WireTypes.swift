@@ -71,9 +71,17 @@ public struct WireTask: Codable, Sendable, Hashable {
     public var finishedAt: String?
     public var expiresAt: String?
     public var cancel: WireCancelInfo?
+    /// The completion webhook's URL, if one was given.
+    public var callbackURL: String?
+    /// Its delivery, once the task finished.
+    public var callback: WireCallbackDelivery?
+    /// Where the task's time went, once it was assigned (nil before).
+    public var attempts: [WireTaskAttempt]?
 
     enum CodingKeys: String, CodingKey {
-        case id, function, args, state, done, version, result, error, attempt, priority, tags, cancel
+        case id, function, args, state, done, version, result, error, attempt, priority, tags, cancel, callback,
+            attempts
+        case callbackURL = "callback_url"
         case maxRetries = "max_retries"
         case timeoutSeconds = "timeout_s"
         case createdAt = "created_at"
@@ -105,6 +113,9 @@ public struct WireTask: Codable, Sendable, Hashable {
         finishedAt = try container.decodeIfPresent(String.self, forKey: .finishedAt)
         expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt)
         cancel = try container.decodeIfPresent(WireCancelInfo.self, forKey: .cancel)
+        callbackURL = try container.decodeIfPresent(String.self, forKey: .callbackURL)
+        callback = try container.decodeIfPresent(WireCallbackDelivery.self, forKey: .callback)
+        attempts = try container.decodeIfPresent([WireTaskAttempt].self, forKey: .attempts)
     }
 }
 
@@ -246,5 +257,47 @@ public struct WireStats: Codable, Sendable, Hashable {
         case queueLimit = "queue_limit"
         case parkedRequests = "parked_requests"
         case remoteWorkers = "remote_workers"
+    }
+}
+
+/// `CallbackDelivery`: where a finished task's completion webhook stands.
+public struct WireCallbackDelivery: Codable, Sendable, Hashable {
+    /// `pending`, `delivered`, `failed` or `gone`.
+    public var state: String
+    public var attempts: Int
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var nextAttemptAt: String?
+    public var finishedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case state, attempts
+        case lastStatus = "last_status"
+        case lastError = "last_error"
+        case nextAttemptAt = "next_attempt_at"
+        case finishedAt = "finished_at"
+    }
+}
+
+/// `TaskAttempt`: one assignment of a task to a worker, with its wait, its run and how it ended.
+public struct WireTaskAttempt: Codable, Sendable, Hashable {
+    public var attempt: Int
+    public var worker: String
+    public var workerName: String
+    public var queuedAt: String
+    public var startedAt: String
+    public var queueWaitSeconds: Double
+    public var endedAt: String?
+    public var runSeconds: Double?
+    public var outcome: String?
+
+    enum CodingKeys: String, CodingKey {
+        case attempt, worker, outcome
+        case workerName = "worker_name"
+        case queuedAt = "queued_at"
+        case startedAt = "started_at"
+        case queueWaitSeconds = "queue_wait_s"
+        case endedAt = "ended_at"
+        case runSeconds = "run_s"
     }
 }

@@ -34,6 +34,16 @@ extension Gateway {
         }
     }
 
+    /// `GET /tasks/{id}/logs`: the log lines workers sent with the task's reports, and its attempts.
+    func logs(id raw: String) throws(Problem) -> HandlerResult {
+        let id = try taskID(raw)
+        switch scheduler.task(id) {
+        case .found(let record): return .respond(TaskJSON.logs(record))
+        case .expired: throw .taskExpired(id)
+        case .notFound: throw .taskNotFound(raw)
+        }
+    }
+
     static func notModified(_ record: TaskRecord, headers: [(name: String, value: String)]) -> HTTPResponse {
         HTTPResponse(status: 304, headers: [("ETag", TaskJSON.etag(record))] + headers)
     }

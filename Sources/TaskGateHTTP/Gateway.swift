@@ -221,6 +221,13 @@ public final class Gateway: Sendable {
         case _ where path.hasPrefix("/workers") && (path.utf8.count == 8 || path.utf8.dropFirst(8).first == 47):
             return try routeWorkers(request, deferring: &deferred)
         default:
+            if path.hasPrefix("/tasks/"), path.hasSuffix("/logs"), path.utf8.count > 12 {
+                // `/tasks/{id}/logs`.
+                let raw = String(path.utf8.dropFirst(7).dropLast(5))!
+                guard !raw.utf8.contains(UInt8(ascii: "/")) else { throw .routeNotFound(path) }
+                guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
+                return try logs(id: raw)
+            }
             // `/tasks/{id}`: one more segment, not empty.
             guard path.hasPrefix("/tasks/"), path.utf8.count > 7, !path.utf8.dropFirst(7).contains(UInt8(ascii: "/"))
             else { throw .routeNotFound(path) }

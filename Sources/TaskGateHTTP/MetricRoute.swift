@@ -1,7 +1,7 @@
 /// The route a request is counted under in the HTTP metrics: the endpoint's method and path template, so that
 /// task and worker ids never become label values. Decided from the method and path without allocating.
 enum MetricRoute: Int, CaseIterable {
-    case submit, list, batch, waitMany, getTask, cancelTask
+    case submit, list, batch, waitMany, getTask, cancelTask, taskLogs
     case registerWorker, listWorkers, getWorker, pollWorker, leaveWorker
     case stats, healthz, readyz, metrics, events, options, other
 
@@ -20,6 +20,8 @@ enum MetricRoute: Int, CaseIterable {
         case "/readyz": self = .readyz
         case "/metrics": self = .metrics
         case "/events": self = .events
+        case _ where path.hasPrefix("/tasks/") && path.hasSuffix("/logs"):
+            self = method == "GET" || method == "HEAD" ? .taskLogs : .other
         case _ where path.hasPrefix("/tasks/"):
             self = method == "DELETE" ? .cancelTask : method == "GET" || method == "HEAD" ? .getTask : .other
         case _ where path.hasPrefix("/workers/"):
@@ -44,6 +46,7 @@ enum MetricRoute: Int, CaseIterable {
         case .waitMany: "POST /tasks/wait"
         case .getTask: "GET /tasks/{id}"
         case .cancelTask: "DELETE /tasks/{id}"
+        case .taskLogs: "GET /tasks/{id}/logs"
         case .registerWorker: "POST /workers"
         case .listWorkers: "GET /workers"
         case .getWorker: "GET /workers/{id}"

@@ -63,8 +63,10 @@ extension RequestParsing {
         var request = PollRequest()
         request.results = wire.results.map { result in
             switch result.outcome {
-            case .result(let json): WorkerResult(taskID: TaskID(result.id)!, outcome: .success(Payload(json)))
-            case .error(let message): WorkerResult(taskID: TaskID(result.id)!, outcome: .failure(message: message))
+            case .result(let json):
+                WorkerResult(taskID: TaskID(result.id)!, outcome: .success(Payload(json)), logs: result.logs)
+            case .error(let message):
+                WorkerResult(taskID: TaskID(result.id)!, outcome: .failure(message: message), logs: result.logs)
             }
         }
         request.confirms = wire.confirms.map { confirm in

@@ -62,7 +62,81 @@ enum TaskJSON {
             writer.key("callback")
             writeCallback(delivery, into: &writer)
         }
+        if !record.attempts.isEmpty {
+            writer.key("attempts")
+            writeAttempts(record.attempts, into: &writer)
+        }
         writer.endObject()
+    }
+
+    /// Where a task's time went (`TaskAttempt` in openapi.yaml): each assignment with its worker, its wait in the
+    /// queue, its run and how it ended.
+    static func writeAttempts(_ attempts: [TaskAttempt], into writer: inout JSONWriter) {
+        writer.beginArray()
+        for attempt in attempts {
+            writer.beginObject()
+            writer.key("attempt")
+            writer.number(attempt.attempt)
+            writer.key("worker")
+            writer.string(attempt.worker.description)
+            writer.key("worker_name")
+            writer.string(attempt.workerName)
+            writer.key("queued_at")
+            writer.timestamp(nanosecondsSinceEpoch: attempt.queuedAt.nanoseconds)
+            writer.key("started_at")
+            writer.timestamp(nanosecondsSinceEpoch: attempt.startedAt.nanoseconds)
+            writer.key("queue_wait_s")
+            writer.number(attempt.queueWait.seconds)
+            if let ended = attempt.endedAt {
+                writer.key("ended_at")
+                writer.timestamp(nanosecondsSinceEpoch: ended.nanoseconds)
+                writer.key("run_s")
+                writer.number(attempt.runTime(now: ended).seconds)
+            }
+            if let outcome = attempt.outcome {
+                writer.key("outcome")
+                writer.string(outcome)
+            }
+            writer.endObject()
+        }
+        writer.endArray()
+    }
+
+    /// `GET /tasks/{id}/logs` (`TaskLogs` in openapi.yaml): the kept tail of the task's log, how many earlier lines
+    /// were left out, and its attempts.
+    static func logs(_ record: TaskRecord) -> HTTPResponse {
+        var writer = JSONWriter(capacity: 256 + record.logs.reduce(0) { $0 + 64 + $1.text.utf8.count })
+        writer.beginObject()
+        writer.key("id")
+        writer.plainString(count: 16) { record.id.writeHex(into: $0) }
+        writer.key("state")
+        writer.string(record.state.rawValue)
+        writer.key("version")
+        writer.number(record.version)
+        writer.key("lines")
+        writer.beginArray()
+        for line in record.logs {
+            writer.beginObject()
+            writer.key("at")
+            writer.timestamp(nanosecondsSinceEpoch: line.at.nanoseconds)
+            writer.key("attempt")
+            writer.number(line.attempt)
+            writer.key("text")
+            writer.string(line.text)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("dropped")
+        writer.number(record.logsDropped)
+        writer.key("attempts")
+        writeAttempts(record.attempts, into: &writer)
+        writer.endObject()
+        var response = HTTPResponse(
+            status: 200,
+            headers: [("Content-Type", "application/json"), ("ETag", etag(record)), ("Cache-Control", "no-store")],
+            body: writer.bytes)
+        response.storeSeq = record.storeSeq
+        return response
     }
 
     /// A completion webhook's delivery (`CallbackDelivery` in openapi.yaml).

@@ -41,7 +41,7 @@ public final class StoreDirectory {
     /// What `meta.format` says in every taskgate database.
     static let format = "taskgate-store"
     /// The schema this build writes and reads.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     /// The directory.
     public let path: String
@@ -172,17 +172,20 @@ public final class StoreDirectory {
                         + "\(tables.sorted().prefix(5).joined(separator: ", "))); give taskgate its own directory")
             }
             var version = try connection.strings("SELECT value FROM meta WHERE key = 'schema_version'")
-            if version == ["1"] {
-                // Version 1 (before completion webhooks): add their columns, empty, in one step.
-                let added = TaskRows.callbackColumns.map { "ALTER TABLE tasks ADD COLUMN \($0);" }
+            // Older versions get the columns added since, empty, each step in one transaction: 1 -> 2 the completion
+            // webhooks, 2 -> 3 the attempts and logs.
+            for (from, columns) in [("1", TaskRows.callbackColumns), ("2", TaskRows.profileColumns)]
+            where version == [from] {
+                let next = String(Int(from)! + 1)
+                let added = columns.map { "ALTER TABLE tasks ADD COLUMN \($0);" }
                 try connection.execute(
                     """
                     BEGIN;
                     \(added.joined(separator: "\n"))
-                    UPDATE meta SET value = '2' WHERE key = 'schema_version';
+                    UPDATE meta SET value = '\(next)' WHERE key = 'schema_version';
                     COMMIT;
                     """)
-                version = ["2"]
+                version = [next]
             }
             guard version == ["\(schemaVersion)"] else {
                 throw StoreError(

@@ -6,7 +6,8 @@ import TaskScheduler
 ///
 /// Owner: the statements belong to the store's writer thread after `init` (or to the loading thread before it).
 final class TaskRows: @unchecked Sendable {  // its statements are used by one thread at a time (see Owner)
-    /// The table, created with the database (schema version 2: version 1 plus the completion webhook columns).
+    /// The table, created with the database (schema version 3: version 1, plus the completion webhook columns of
+    /// version 2, plus the attempts and logs of version 3).
     static let schema = """
         CREATE TABLE tasks (
             id INTEGER PRIMARY KEY,
@@ -34,7 +35,7 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             cancel_confirm TEXT,
             cancel_worker_finished INTEGER,
             tombstone_until INTEGER,
-            \(callbackColumns.joined(separator: ",\n    "))
+            \((callbackColumns + profileColumns).joined(separator: ",\n    "))
         );
         """
 
@@ -43,6 +44,9 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         "callback_url TEXT", "callback_state TEXT", "callback_attempts INTEGER", "callback_status INTEGER",
         "callback_error TEXT", "callback_next_at INTEGER", "callback_done_at INTEGER",
     ]
+
+    /// What schema version 3 added: a task's attempts and the tail of its log.
+    static let profileColumns = ["attempts BLOB", "logs BLOB", "logs_dropped INTEGER"]
 
     private let insert: SQLiteStatement
     private let update: SQLiteStatement
@@ -57,23 +61,24 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             INSERT OR REPLACE INTO tasks (id, state, version, result, error_code, error_detail, attempt, updated_at,
                 started_at, finished_at, expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished,
                 callback_state, callback_attempts, callback_status, callback_error, callback_next_at, callback_done_at,
-                function, args, priority, timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent,
-                created_at, callback_url)
+                attempts, logs, logs_dropped, function, args, priority, timeout_ns, max_retries, tags, idempotency_key,
+                fingerprint, traceparent, created_at, callback_url)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-                ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)
+                ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)
             """)
         update = try connection.prepare(
             """
             UPDATE tasks SET state = ?2, version = ?3, result = ?4, error_code = ?5, error_detail = ?6, attempt = ?7,
                 updated_at = ?8, started_at = ?9, finished_at = ?10, expires_at = ?11, cancel_requested_at = ?12,
                 cancel_confirm = ?13, cancel_worker_finished = ?14, callback_state = ?15, callback_attempts = ?16,
-                callback_status = ?17, callback_error = ?18, callback_next_at = ?19, callback_done_at = ?20
+                callback_status = ?17, callback_error = ?18, callback_next_at = ?19, callback_done_at = ?20,
+                attempts = ?21, logs = ?22, logs_dropped = ?23
             WHERE id = ?1
             """)
         evict = try connection.prepare(
             """
             UPDATE tasks SET args = NULL, result = NULL, error_detail = NULL, tags = NULL, traceparent = NULL,
-                callback_url = NULL, callback_error = NULL, tombstone_until = ?2
+                callback_url = NULL, callback_error = NULL, attempts = NULL, logs = NULL, tombstone_until = ?2
             WHERE id = ?1
             """)
         forget = try connection.prepare("DELETE FROM tasks WHERE id = ?1")
@@ -96,17 +101,17 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
                 guard let created = folds.isLast(record.id, at: index) else { continue }
                 if created {
                     bindState(insert, record)
-                    insert.bind(21, record.function)
-                    insert.bind(22, bytes: record.args.bytes)
-                    insert.bind(23, Int64(record.priority))
-                    insert.bind(24, record.timeout.map { $0.nanoseconds })
-                    insert.bind(25, Int64(record.maxRetries))
-                    insert.bind(26, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
-                    insert.bind(27, record.idempotencyKey)
-                    insert.bind(28, Int64(bitPattern: record.fingerprint))
-                    insert.bind(29, record.traceparent)
-                    insert.bind(30, record.createdAt.nanoseconds)
-                    insert.bind(31, record.callbackURL)
+                    insert.bind(24, record.function)
+                    insert.bind(25, bytes: record.args.bytes)
+                    insert.bind(26, Int64(record.priority))
+                    insert.bind(27, record.timeout.map { $0.nanoseconds })
+                    insert.bind(28, Int64(record.maxRetries))
+                    insert.bind(29, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
+                    insert.bind(30, record.idempotencyKey)
+                    insert.bind(31, Int64(bitPattern: record.fingerprint))
+                    insert.bind(32, record.traceparent)
+                    insert.bind(33, record.createdAt.nanoseconds)
+                    insert.bind(34, record.callbackURL)
                     while try insert.step() {}
                 } else {
                     bindState(update, record)
@@ -123,7 +128,7 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         }
     }
 
-    /// Binds parameters 1 to 20: the id and what changes over a task's life.
+    /// Binds parameters 1 to 23: the id and what changes over a task's life.
     private func bindState(_ statement: SQLiteStatement, _ record: TaskRecord) {
         statement.bind(1, Int64(bitPattern: record.id.rawValue))
         statement.bind(2, record.state.rawValue)
@@ -146,6 +151,9 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
         statement.bind(18, delivery?.lastError)
         statement.bind(19, delivery?.nextAttemptAt?.nanoseconds)
         statement.bind(20, delivery?.finishedAt?.nanoseconds)
+        statement.bind(21, bytes: ProfileBlobs.encode(record.attempts))
+        statement.bind(22, bytes: ProfileBlobs.encode(record.logs))
+        statement.bind(23, record.logsDropped == 0 ? nil : Int64(record.logsDropped))
     }
 
     /// The tombstones, and how many live records there are.
@@ -171,7 +179,8 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
             SELECT id, state, version, result, error_code, error_detail, attempt, updated_at, started_at, finished_at,
                 expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished, function, args, priority,
                 timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, created_at, callback_url,
-                callback_state, callback_attempts, callback_status, callback_error, callback_next_at, callback_done_at
+                callback_state, callback_attempts, callback_status, callback_error, callback_next_at, callback_done_at,
+                attempts, logs, logs_dropped
             FROM tasks WHERE tombstone_until IS NULL ORDER BY id
             """)
         // One string storage per function name, shared by all its tasks.
@@ -216,7 +225,8 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
                     startedAt: query.optionalInt64(8).map(Timestamp.init),
                     finishedAt: query.optionalInt64(9).map(Timestamp.init),
                     expiresAt: query.optionalInt64(10).map(Timestamp.init), cancel: cancel, callbackURL: query.text(24),
-                    callback: delivery))
+                    callback: delivery, attempts: ProfileBlobs.attempts(query.bytes(31)),
+                    logs: ProfileBlobs.logs(query.bytes(32)), logsDropped: Int(query.optionalInt64(33) ?? 0)))
         }
     }
 

@@ -18,8 +18,10 @@ public struct CommandHandler: Sendable {
     public var killGrace: Duration = .seconds(2)
     /// The most stdout kept; more fails the task.
     public var maxOutput = 16 << 20
-    /// How much of the end of stderr a failure carries.
+    /// How much of the end of stderr a failure's message carries.
     public var stderrTail = 2_048
+    /// How much of the end of stderr is sent as the task's log (`GET /tasks/{id}/logs`), whatever the outcome.
+    public var logTail = 16 * 1_024
     /// Variables every run gets besides the task's own: `PATH`, `HOME` and what the operator passes on.
     public var baseEnvironment: [String: String]
 
@@ -55,7 +57,7 @@ public struct CommandHandler: Sendable {
         do {
             child = try ChildProcess(
                 command: command, input: task.args, environment: environment(for: task),
-                maxOutput: maxOutput, stderrTail: stderrTail)
+                maxOutput: maxOutput, stderrTail: max(stderrTail, logTail))
         } catch {
             throw WorkerFunctionError("could not start the command: \(error)")
         }
@@ -65,8 +67,16 @@ public struct CommandHandler: Sendable {
         } onCancel: {
             child.terminate(grace: grace)
         }
+        if !exit.stderrTail.isEmpty {
+            var tail = exit.stderrTail.suffix(logTail)
+            // A tail cut inside a line starts at the next whole one.
+            if tail.count < exit.stderrTail.count, let newline = tail.firstIndex(of: 10) {
+                tail = tail[(newline + 1)...]
+            }
+            WorkerLog.write(String(decoding: tail, as: UTF8.self))
+        }
         if Task.isCancelled { throw CancellationError() }
-        let stderr = String(decoding: exit.stderrTail, as: UTF8.self).trimmingSpaces()
+        let stderr = String(decoding: exit.stderrTail.suffix(stderrTail), as: UTF8.self).trimmingSpaces()
         let suffix = stderr.isEmpty ? "" : ": \(stderr)"
         switch exit.status {
         case .exited(0):

@@ -238,8 +238,11 @@ public final class TaskGateWorker: Service, Sendable {
                 case .start(let task):
                     // Stored under the lock, before it can finish and remove itself.
                     state.running[task.id] = Task {
-                        let outcome = await Self.execute(self.handlers[task.function], task)
-                        self.finished(task.id, outcome, generation: generation)
+                        let log = WorkerLog.Buffer()
+                        let outcome = await WorkerLog.$current.withValue(log) {
+                            await Self.execute(self.handlers[task.function], task)
+                        }
+                        self.finished(task.id, outcome, logs: log.lines, generation: generation)
                     }
                 case .cancel(let id):
                     if let running = state.running[id] { toCancel.append(running) }
@@ -265,11 +268,11 @@ public final class TaskGateWorker: Service, Sendable {
         }
     }
 
-    private func finished(_ id: String, _ outcome: WorkerStateMachine.Outcome, generation: Int) {
+    private func finished(_ id: String, _ outcome: WorkerStateMachine.Outcome, logs: [String], generation: Int) {
         state.withLock { state in
             guard state.generation == generation else { return }
             state.running[id] = nil
-            state.machine.taskFinished(id: id, outcome)
+            state.machine.taskFinished(id: id, outcome, logs: logs)
         }
         pump()
     }

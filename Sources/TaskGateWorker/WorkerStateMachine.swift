@@ -31,7 +31,7 @@ struct WorkerStateMachine: Sendable {
 
     /// A report waiting to be sent.
     enum Report: Sendable, Equatable {
-        case result(id: String, Reported)
+        case result(id: String, Reported, logs: [String] = [])
         case confirm(id: String, kind: WireCancelConfirm)
     }
 
@@ -104,7 +104,7 @@ struct WorkerStateMachine: Sendable {
                     running[id] = true
                     actions.append(.cancel(id: id))
                 }
-            } else if !reports.contains(where: { if case .result(id, _) = $0 { true } else { false } }) {
+            } else if !reports.contains(where: { if case .result(id, _, _) = $0 { true } else { false } }) {
                 // Not running here and no result on its way: the task is unknown to this worker.
                 reports.append(.confirm(id: id, kind: .cancelNotFound))
             }
@@ -128,15 +128,15 @@ struct WorkerStateMachine: Sendable {
     /// A task's handler finished. A cancelled run that was asked to stop confirms `canceled`; one that finished
     /// anyway reports its result (the server keeps the task canceled and notes the function ran). A run
     /// cancelled for another reason (the worker is stopping) reports nothing: the server re-queues it.
-    mutating func taskFinished(id: String, _ outcome: Outcome) {
+    mutating func taskFinished(id: String, _ outcome: Outcome, logs: [String] = []) {
         guard let cancelRequested = running.removeValue(forKey: id) else { return }
         switch outcome {
         case .cancelled:
             if cancelRequested { reports.append(.confirm(id: id, kind: .canceled)) }
         case .success(let json):
-            reports.append(.result(id: id, .success(json)))
+            reports.append(.result(id: id, .success(json), logs: logs))
         case .failure(let message):
-            reports.append(.result(id: id, .failure(message)))
+            reports.append(.result(id: id, .failure(message), logs: logs))
         }
     }
 
@@ -167,7 +167,7 @@ extension WorkerStateMachine.Report {
     /// The task the report is about.
     var id: String {
         switch self {
-        case .result(let id, _), .confirm(let id, _): id
+        case .result(let id, _, _), .confirm(let id, _): id
         }
     }
 }

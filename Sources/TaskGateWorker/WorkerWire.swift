@@ -8,9 +8,10 @@ enum WorkerWire {
         var request = WirePollRequest(waitSeconds: poll.waits ? wait.seconds : 0, running: poll.running)
         for report in poll.reports {
             switch report {
-            case .result(let id, .success(let json)): request.results.append(.init(id: id, outcome: .result(json)))
-            case .result(let id, .failure(let message)):
-                request.results.append(.init(id: id, outcome: .error(message: message)))
+            case .result(let id, .success(let json), let logs):
+                request.results.append(.init(id: id, outcome: .result(json), logs: logs))
+            case .result(let id, .failure(let message), let logs):
+                request.results.append(.init(id: id, outcome: .error(message: message), logs: logs))
             case .confirm(let id, let kind): request.confirms.append(.init(id: id, confirm: kind))
             }
         }

@@ -109,7 +109,7 @@ struct StoreDirectoryTests {
         }
         let store = try StoreDirectory(path: path, durability: .os)
         #expect(store.synchronousSetting == 1)
-        #expect(try store.connection.strings("SELECT value FROM meta WHERE key = 'schema_version'") == ["2"])
+        #expect(try store.connection.strings("SELECT value FROM meta WHERE key = 'schema_version'") == ["3"])
     }
 
     @Test func aMissingParentIsAnIOErrorNotACreatedTree() {
@@ -195,11 +195,12 @@ struct StoreDirectoryTests {
         let refused = refusal(temporary.path)
         #expect(refused?.kind == .version)
         #expect(refused?.description.contains("99") == true)
-        temporary.sqlite(StoreDirectory.databaseName, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        temporary.sqlite(StoreDirectory.databaseName, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         #expect(refusal(temporary.path) == nil)
     }
 
-    /// A version 1 database (before completion webhooks) gets their columns, keeps its rows, and says version 2.
+    /// A version 1 database (before completion webhooks) gets the columns of versions 2 and 3, keeps its rows, and
+    /// says version 3.
     @Test func aVersionOneDatabaseIsMigratedInPlace() throws {
         let temporary = TemporaryDirectory()
         do {
@@ -209,13 +210,15 @@ struct StoreDirectoryTests {
                 "INSERT INTO tasks (id, function, priority, max_retries, fingerprint, created_at, state, version, "
                     + "attempt, updated_at) VALUES (7, 'f', 0, 3, 0, 1, 'pending', 1, 1, 1)")
         }
-        let dropped = TaskRows.callbackColumns.map { "ALTER TABLE tasks DROP COLUMN \($0.split(separator: " ")[0]);" }
+        let dropped = (TaskRows.callbackColumns + TaskRows.profileColumns).map {
+            "ALTER TABLE tasks DROP COLUMN \($0.split(separator: " ")[0]);"
+        }
         temporary.sqlite(
             StoreDirectory.databaseName,
             dropped.joined() + "UPDATE meta SET value = '1' WHERE key = 'schema_version';")
         let directory = try StoreDirectory(path: temporary.path, durability: .os)
         defer { directory.close() }
-        #expect(try directory.connection.strings("SELECT value FROM meta WHERE key = 'schema_version'") == ["2"])
+        #expect(try directory.connection.strings("SELECT value FROM meta WHERE key = 'schema_version'") == ["3"])
         var loaded: [TaskRecord] = []
         try TaskRows.loadRecords(directory.connection) { loaded.append($0) }
         #expect(loaded.map(\.id.rawValue) == [7] && loaded.first?.callbackURL == nil && loaded.first?.callback == nil)

@@ -78,8 +78,22 @@ struct TaskRowsTests {
                 tags: [], idempotencyKey: nil, fingerprint: 0, traceparent: nil, createdAt: Timestamp(nanoseconds: 1),
                 state: delivery == nil ? .pending : .succeeded, version: delivery == nil ? 1 : 2, result: nil,
                 error: nil, attempt: 1, updatedAt: Timestamp(nanoseconds: 2), startedAt: nil, finishedAt: nil,
-                expiresAt: nil, cancel: nil, callbackURL: "http://hooks.test/x", callback: delivery)
+                expiresAt: nil, cancel: nil, callbackURL: "http://hooks.test/x", callback: delivery,
+                attempts: delivery == nil ? [] : attempts, logs: delivery == nil ? [] : logs,
+                logsDropped: delivery == nil ? 0 : 3)
         }
+        let attempts = [
+            TaskAttempt(
+                attempt: 1, worker: WorkerID(rawValue: 5), workerName: "wörker", queuedAt: Timestamp(nanoseconds: 1),
+                startedAt: Timestamp(nanoseconds: 2), endedAt: Timestamp(nanoseconds: 3), outcome: "requeued"),
+            TaskAttempt(
+                attempt: 2, worker: WorkerID(rawValue: 1 << 63), workerName: "", queuedAt: Timestamp(nanoseconds: 3),
+                startedAt: Timestamp(nanoseconds: 4)),
+        ]
+        let logs = [
+            TaskLogLine(at: Timestamp(nanoseconds: -5), attempt: 2, text: ""),
+            TaskLogLine(at: Timestamp(nanoseconds: 6), attempt: 2, text: "line ✓"),
+        ]
         let delivery = CallbackDelivery(
             state: .pending, attempts: 2, lastStatus: 503, lastError: "busy",
             nextAttemptAt: Timestamp(nanoseconds: 77), finishedAt: nil)
@@ -93,6 +107,7 @@ struct TaskRowsTests {
         try TaskRows.loadRecords(directory.connection) { loaded.append($0) }
         #expect(loaded.first?.callbackURL == "http://hooks.test/x")
         #expect(loaded.first?.callback == delivery)
+        #expect(loaded.first?.attempts == attempts && loaded.first?.logs == logs && loaded.first?.logsDropped == 3)
     }
 
     @Test func anEvictedTaskStaysATombstoneUntilForgotten() throws {

@@ -163,6 +163,38 @@ import Testing
         }
     }
 
+    /// A command's stderr, whatever the outcome, is kept with the task and shown with its attempts.
+    @Test func aCommandsStderrIsTheTasksLogWithTheWorkerThatRanIt() async throws {
+        try await withLiveServer { server, client in
+            let worker = try await WorkerProcess.taskgate(
+                server.baseURL,
+                [
+                    "--name", "logger", "--exec",
+                    "chatty=cat >/dev/null; echo 'starting' >&2; printf 'step 1\\nstep 2\\n' >&2; echo 42",
+                    "--exec", "grumpy=cat >/dev/null; echo 'cannot go on' >&2; exit 3",
+                ])
+            for (function, state, lines) in [
+                ("chatty", "succeeded", ["starting", "step 1", "step 2"]), ("grumpy", "failed", ["cannot go on"]),
+            ] {
+                let id = try await client.submit(function)
+                let task = try await client.finished(id)
+                #expect(task["state"] as? String == state)
+                let logs = try await client.request("GET", "/tasks/\(id)/logs")
+                #expect(logs.status == 200, "\(logs.text)")
+                let kept = (logs.json["lines"] as? [[String: Any]] ?? []).map { $0["text"] as? String ?? "" }
+                #expect(kept == lines, "\(function)")
+                let attempts = logs.json["attempts"] as? [[String: Any]] ?? []
+                #expect(attempts.count == 1 && attempts.first?["worker_name"] as? String == "logger")
+                #expect(
+                    attempts.first?["outcome"] as? String == (state == "succeeded" ? "succeeded" : "function_error"))
+                #expect(attempts.first?["run_s"] is Double && attempts.first?["queue_wait_s"] is Double)
+            }
+            let missing = try await client.request("GET", "/tasks/0000000000000001/logs")
+            #expect(missing.status == 404)
+            await worker.stop()
+        }
+    }
+
     @Test func sigtermDrainsFinishesTheRunningTaskAndLeaves() async throws {
         try await withLiveServer { server, client in
             let channel = try PIDChannel()

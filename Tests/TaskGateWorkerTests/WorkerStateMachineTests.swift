@@ -178,7 +178,7 @@ import Testing
                 guard !inFlight.isEmpty else { continue }
                 let poll = inFlight.remove(at: random.next(upTo: inFlight.count))
                 for report in poll.reports { unreported.remove(report.id) }
-                for case .result(let id, _) in poll.reports { delivered[id, default: 0] += 1 }
+                for case .result(let id, _, _) in poll.reports { delivered[id, default: 0] += 1 }
                 for case .confirm(let id, _) in poll.reports { delivered[id, default: 0] += 1 }
                 var tasks: [WorkerTask] = []
                 for _ in 0..<random.next(upTo: 3) {
@@ -210,7 +210,7 @@ import Testing
         for _ in 0..<20 {
             while let poll = machine.nextPoll() { inFlight.append(poll) }
             for poll in inFlight {
-                for case .result(let id, _) in poll.reports { delivered[id, default: 0] += 1 }
+                for case .result(let id, _, _) in poll.reports { delivered[id, default: 0] += 1 }
                 for case .confirm(let id, _) in poll.reports { delivered[id, default: 0] += 1 }
                 _ = machine.pollAnswered(poll, tasks: [], cancel: [])
             }

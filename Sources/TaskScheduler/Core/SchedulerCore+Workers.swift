@@ -197,17 +197,25 @@ extension SchedulerCore {
         guard tasks[slot: task].delivered else { return .notHolder }
         let state = tasks[slot: task].state
         workers[workerID]!.held.remove(id)
+        let limits = configuration.logs
         switch state {
         case .running:
             switch result.outcome {
             case .success(let payload):
-                transition(id, to: .succeeded, now: now, effects: &effects) { $0.result = payload }
+                transition(id, to: .succeeded, now: now, effects: &effects) { record in
+                    record.result = payload
+                    record.appendLogs(result.logs, at: now, limits: limits)
+                }
             case .failure(let message):
-                transition(id, to: .failed, now: now, effects: &effects) { $0.error = .functionError(message) }
+                transition(id, to: .failed, now: now, effects: &effects) { record in
+                    record.error = .functionError(message)
+                    record.appendLogs(result.logs, at: now, limits: limits)
+                }
             }
         case .canceling:
             // Once a cancel is accepted the task is canceled (Scaler semantics); the record says the function ran.
             transition(id, to: .canceled, now: now, effects: &effects) { record in
+                record.appendLogs(result.logs, at: now, limits: limits)
                 record.cancel?.confirm = .canceled
                 record.cancel?.workerFinished = true
             }

@@ -112,6 +112,7 @@ package struct SchedulerCore: Sendable {
         }
         update(&tasks[slot: index])
         tasks[slot: index].state = next
+        if from == .running || from == .canceling, next != .canceling { closeAttempt(at: index, next: next, now: now) }
         tasks[slot: index].version += 1
         tasks[slot: index].updatedAt = now
         if next.isTerminal {
@@ -204,7 +205,9 @@ package struct SchedulerCore: Sendable {
             // Pending since its last change: its submission, or its return to the queue.
             effects.observations.append(.queueWait(now - tasks[slot: index].updatedAt))
         }
+        let name = workers[workerID]?.name ?? ""
         let assigned = transition(id, to: .running, now: now, effects: &effects) { record in
+            record.beginAttempt(on: workerID, name: name, now: now)
             record.holder = workerID
             record.startedAt = now
             record.deliveredAt = nil

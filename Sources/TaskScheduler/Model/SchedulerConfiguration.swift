@@ -39,6 +39,8 @@ public struct SchedulerConfiguration: Sendable {
     public var maxIdempotencyKeyLength = 255
     /// The longest `callback_url`.
     public var maxCallbackURLLength = 2_048
+    /// How much of each task's log is kept.
+    public var logs = TaskLogLimits()
     /// How completion webhooks are retried.
     public var callbacks = CallbackPolicy()
     /// The most tasks in one batch submission.

@@ -47,6 +47,12 @@ public struct TaskRecord: Sendable {
     public internal(set) var holder: WorkerID?
     /// The completion webhook's delivery, once the task finished (with a `callbackURL`).
     public internal(set) var callback: CallbackDelivery?
+    /// Where its time went: one entry per assignment to a worker, the latest `TaskAttempt.maxKept`.
+    public internal(set) var attempts: [TaskAttempt] = []
+    /// The log lines its workers sent with their reports (the tail: see `TaskLogLimits`).
+    public internal(set) var logs: [TaskLogLine] = []
+    /// Log lines left out to keep the tail within its limits.
+    public internal(set) var logsDropped = 0
 
     /// The fingerprint of the request its idempotency key is bound to (0 without a key); the store keeps it so a
     /// replay after a restart is judged as before.
@@ -72,12 +78,14 @@ public struct TaskRecord: Sendable {
     public var done: Bool { state.isTerminal }
 
     /// What a finished record weighs against `SchedulerConfiguration.maxRetainedBytes`: its arguments, result,
-    /// error message, tags, idempotency key and callback URL (with room for its delivery's last error), plus 256 bytes
-    /// for the rest. Fixed once the task has finished.
+    /// error message, tags, idempotency key and callback URL (with room for its delivery's last error), its attempts
+    /// and log lines, plus 256 bytes for the rest. Fixed once the task has finished.
     public var retainedBytes: Int {
         256 + args.count + (result?.count ?? 0) + (error?.detail.utf8.count ?? 0)
             + tags.reduce(0) { $0 + $1.utf8.count } + (idempotencyKey?.utf8.count ?? 0)
             + (callbackURL.map { $0.utf8.count + CallbackDelivery.maxErrorBytes } ?? 0)
+            + attempts.reduce(0) { $0 + 64 + $1.workerName.utf8.count }
+            + logs.reduce(0) { $0 + 24 + $1.text.utf8.count }
     }
 
     /// A record as the store kept it (for recovery): every field given.
@@ -86,8 +94,12 @@ public struct TaskRecord: Sendable {
         tags: [String], idempotencyKey: String?, fingerprint: UInt64, traceparent: String?, createdAt: Timestamp,
         state: TaskState, version: UInt64, result: Payload?, error: TaskFailure?, attempt: Int, updatedAt: Timestamp,
         startedAt: Timestamp?, finishedAt: Timestamp?, expiresAt: Timestamp?, cancel: CancelInfo?,
-        callbackURL: String? = nil, callback: CallbackDelivery? = nil
+        callbackURL: String? = nil, callback: CallbackDelivery? = nil, attempts: [TaskAttempt] = [],
+        logs: [TaskLogLine] = [], logsDropped: Int = 0
     ) {
+        self.attempts = attempts
+        self.logs = logs
+        self.logsDropped = logsDropped
         self.id = id
         self.function = function
         self.args = args

@@ -88,11 +88,14 @@ public struct WorkerResult: Sendable {
     public var taskID: TaskID
     /// How it ended.
     public var outcome: WorkerOutcome
+    /// Log lines of the run, kept with the task (its tail).
+    public var logs: [String]
 
     /// Creates a report.
-    public init(taskID: TaskID, outcome: WorkerOutcome) {
+    public init(taskID: TaskID, outcome: WorkerOutcome, logs: [String] = []) {
         self.taskID = taskID
         self.outcome = outcome
+        self.logs = logs
     }
 }
 
