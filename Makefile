@@ -10,12 +10,21 @@
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config openssl
+# What only the tests use: tmux runs `taskgate top` in a terminal.
+TEST_PACKAGES := tmux
 
-.PHONY: deps build serve test lint format openapi webhooks-check deploy-check image-check bench-core bench-http bench-client bench-workers clean
+PHONY_EXTRA := test-deps install-packages
+.PHONY: deps $(PHONY_EXTRA) build serve test lint format openapi webhooks-check deploy-check image-check bench-core bench-http bench-client bench-workers clean
 
 deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(SYSTEM_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
+
+install-packages:
 	@missing=""; \
-	for package in $(SYSTEM_PACKAGES); do \
+	for package in $(PACKAGES); do \
 		dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -31,7 +40,7 @@ serve: deps
 	$(SWIFT) build -c release --product taskgate
 	.build/release/taskgate serve $(ARGS)
 
-test: deps
+test: deps test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift

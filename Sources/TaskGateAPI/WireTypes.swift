@@ -251,12 +251,50 @@ public struct WireStats: Codable, Sendable, Hashable {
     public var tombstones: Int
     /// Counters since start (`submitted`, `succeeded`, `failed`, `canceled`, `requeued`, `evicted`).
     public var totals: [String: Int]
+    /// Open event streams.
+    public var eventStreams: Int?
+    /// Finished tasks whose completion webhook is still to be delivered.
+    public var callbacksPending: Int?
+    /// Live and total counts per function.
+    public var functions: [WireFunctionStats]?
+    /// The latest failed tasks still retained, newest first.
+    public var recentFailures: [WireFailure]?
 
     enum CodingKeys: String, CodingKey {
-        case tasks, queued, workers, capacity, load, waiters, tombstones, totals
+        case tasks, queued, workers, capacity, load, waiters, tombstones, totals, functions
         case queueLimit = "queue_limit"
         case parkedRequests = "parked_requests"
         case remoteWorkers = "remote_workers"
+        case eventStreams = "event_streams"
+        case callbacksPending = "callbacks_pending"
+        case recentFailures = "recent_failures"
+    }
+}
+
+/// One function in `/stats`: tasks held now by live state, and totals since start.
+public struct WireFunctionStats: Codable, Sendable, Hashable {
+    public var name: String
+    public var pending: Int
+    public var running: Int
+    public var canceling: Int
+    public var submitted: Int
+    public var succeeded: Int
+    public var failed: Int
+    public var canceled: Int
+}
+
+/// A failed task in `/stats`' `recent_failures`.
+public struct WireFailure: Codable, Sendable, Hashable {
+    public var id: String
+    public var function: String
+    public var attempt: Int
+    public var code: String?
+    public var detail: String?
+    public var finishedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, function, attempt, code, detail
+        case finishedAt = "finished_at"
     }
 }
 

@@ -55,3 +55,8 @@ public struct WireWorker: Codable, Sendable, Hashable {
         case lastSeenAt = "last_seen_at"
     }
 }
+
+/// The answer of `GET /workers`.
+public struct WireWorkerList: Codable, Sendable, Hashable {
+    public var workers: [WireWorker]
+}

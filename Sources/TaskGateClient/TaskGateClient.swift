@@ -154,6 +154,14 @@ public final class TaskGateClient: Sendable {
         return try transport.decode(WireStats.self, from: response)
     }
 
+    /// `GET /workers`: the registered workers with their load, in registration order.
+    public func workers() async throws -> [WireWorker] {
+        try checkOpen()
+        let response = try await transport.send(.GET, "/workers", timeout: configuration.requestTimeout)
+        guard response.status == 200 else { throw TaskGateError.server(transport.problem(response)) }
+        return try transport.decode(WireWorkerList.self, from: response).workers
+    }
+
     /// `GET /healthz` (or `/readyz` when `ready`): whether the server answered 200, with the body it sent. Needs no
     /// token; a server that cannot be reached throws `disconnected`.
     public func health(ready: Bool = false) async throws -> (healthy: Bool, body: String) {

@@ -40,9 +40,56 @@ extension Gateway {
                 ("canceled", counters.canceled), ("requeued", counters.requeued), ("evicted", counters.evicted),
             ])
             writeStore(into: &writer)
+            writeOverview(scheduler.overview(maxFunctions: 1_000), into: &writer)
         }
         writer.endObject()
         return .json(status, writer.bytes, headers: [("Cache-Control", "no-store")])
+    }
+
+    /// `/stats`' `functions` (live and total counts per function) and `recent_failures` (the latest failed tasks
+    /// still retained, newest first, with their error).
+    private func writeOverview(_ overview: SchedulerOverview, into writer: inout JSONWriter) {
+        writer.key("functions")
+        writer.beginArray()
+        for function in overview.functions {
+            writer.beginObject()
+            writer.key("name")
+            writer.string(function.name)
+            let counts = function.counts
+            for (name, value) in [
+                ("pending", counts.pending), ("running", counts.running), ("canceling", counts.canceling),
+                ("submitted", counts.submitted), ("succeeded", counts.succeeded), ("failed", counts.failed),
+                ("canceled", counts.canceled),
+            ] {
+                writer.dynamicKey(name)
+                writer.number(value)
+            }
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("recent_failures")
+        writer.beginArray()
+        for record in overview.recentFailures {
+            writer.beginObject()
+            writer.key("id")
+            writer.plainString(count: 16) { record.id.writeHex(into: $0) }
+            writer.key("function")
+            writer.string(record.function)
+            writer.key("attempt")
+            writer.number(record.attempt)
+            if let error = record.error {
+                writer.key("code")
+                writer.string(error.code.rawValue)
+                writer.key("detail")
+                writer.string(String(error.detail.prefix(200)))
+            }
+            if let finished = record.finishedAt {
+                writer.key("finished_at")
+                writer.timestamp(nanosecondsSinceEpoch: finished.nanoseconds)
+            }
+            writer.endObject()
+        }
+        writer.endArray()
     }
 
     /// `/stats`' `store` object: the mode, and for a durable store its directory, health and counts.

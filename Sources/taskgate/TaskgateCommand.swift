@@ -8,7 +8,7 @@ struct TaskgateCommand: AsyncParsableCommand {
         abstract: "A task scheduler with an HTTP/JSON front door.",
         subcommands: [
             Serve.self, WorkerCommand.self, Submit.self, Get.self, Wait.self, Cancel.self, Health.self,
-            WebhookSecret.self,
+            WebhookSecret.self, Status.self, Top.self,
         ],
         defaultSubcommand: Serve.self
     )

@@ -28,6 +28,22 @@ public struct SchedulerStats: Hashable, Sendable {
     public var counters: SchedulerCounters
 }
 
+/// One function in `SchedulerOverview`.
+public struct FunctionOverview: Sendable, Hashable {
+    /// Its name.
+    public var name: String
+    /// Its live and total counts.
+    public var counts: FunctionCounts
+}
+
+/// Per-function counts and the latest failures (`SchedulerCore.overview`).
+public struct SchedulerOverview: Sendable {
+    /// Functions with any task, by name.
+    public var functions: [FunctionOverview]
+    /// The latest failed tasks still retained, newest first.
+    public var recentFailures: [TaskRecord]
+}
+
 /// What the metrics read at scrape time.
 public struct SchedulerMetricsSnapshot: Sendable {
     /// The summary.
@@ -85,6 +101,28 @@ extension SchedulerCore {
             stats: stats, functions: Array(zip(functionNames, functionCounts)), oldestPendingSince: oldest)
     }
 
+    /// What `taskgate status`, `top` and the dashboard show besides the totals: per function (those with any task,
+    /// at most `maxFunctions`, busiest first) its live and total counts, and the latest failed tasks still retained
+    /// (newest first).
+    package func overview(maxFunctions: Int) -> SchedulerOverview {
+        var functions: [(name: String, counts: FunctionCounts)] = []
+        for (index, counts) in functionCounts.enumerated() where counts.submitted > 0 || counts.pending > 0 {
+            functions.append((functionNames[index], counts))
+        }
+        if functions.count > maxFunctions {
+            functions.sort {
+                ($0.counts.pending + $0.counts.running, $0.counts.submitted) > (
+                    $1.counts.pending + $1.counts.running, $1.counts.submitted
+                )
+            }
+            functions.removeLast(functions.count - maxFunctions)
+        }
+        functions.sort { $0.name < $1.name }
+        return SchedulerOverview(
+            functions: functions.map { FunctionOverview(name: $0.name, counts: $0.counts) },
+            recentFailures: recentFailures.reversed().compactMap { tasks[$0] }.filter { $0.state == .failed })
+    }
+
     /// A page of tasks in id (submission) order, after `cursor`, with the cursor of the next page when more
     /// match. It scans the table: listing is an operator's tool, not a hot path.
     package func list(_ filter: TaskFilter, after cursor: TaskID?, limit: Int) -> (tasks: [TaskRecord], next: TaskID?) {
@@ -136,6 +174,14 @@ extension SchedulerCore {
         if finished.count != terminal { problems.append("retention queue \(finished.count) != finished \(terminal)") }
         let weight = finished.reduce(0) { $0 + (tasks[$1]?.retainedBytes ?? 0) }
         if weight != finishedBytes { problems.append("retained bytes \(finishedBytes) != finished records' \(weight)") }
+        var live = [[Int]](repeating: [0, 0, 0], count: functionCounts.count)
+        for record in tasks.all where !record.done {
+            live[Int(record.functionIndex)][record.state.index] += 1
+        }
+        for (index, counts) in functionCounts.enumerated()
+        where live[index] != [counts.pending, counts.running, counts.canceling] {
+            problems.append("function \(functionNames[index]) live counts differ from the table: \(live[index])")
+        }
         let callbacks = tasks.all.reduce(0) { $0 + ($1.callback?.state == .pending ? 1 : 0) }
         if callbacks != pendingCallbacks {
             problems.append("pending callbacks \(pendingCallbacks) != records' \(callbacks)")

@@ -49,6 +49,7 @@ extension SchedulerCore {
             record.storeSeq = 0
             let slot = tasks.insert(record)
             stateCounts[record.state.index] += 1
+            functionCounts[Int(record.functionIndex)].move(from: nil, to: record.state)
             if let key = record.idempotencyKey {
                 idempotency[key] = IdempotencyEntry(taskID: record.id, fingerprint: record.fingerprint)
             }

@@ -134,6 +134,7 @@ extension SchedulerCore {
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
         functionCounts[functionIndex].submitted += 1
+        functionCounts[functionIndex].move(from: nil, to: .pending)
         schedule(id, now: now, effects: &effects)
         return id
     }

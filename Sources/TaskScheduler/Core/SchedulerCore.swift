@@ -41,6 +41,9 @@ package struct SchedulerCore: Sendable {
     var stateCounts = [Int](repeating: 0, count: TaskState.allCases.count)
     /// Finished tasks whose completion webhook is still pending.
     var pendingCallbacks = 0
+    /// The latest tasks that failed (some may be evicted since), oldest first.
+    var recentFailures: Deque<TaskID> = []
+    static let recentFailureCount = 20
     /// Running totals since start.
     package internal(set) var counters = SchedulerCounters()
     /// Whether events record the durations they measure (`Effects.observations`): only when someone reads them.
@@ -104,6 +107,7 @@ package struct SchedulerCore: Sendable {
         }
         stateCounts[from.index] -= 1
         stateCounts[next.index] += 1
+        functionCounts[Int(tasks[slot: index].functionIndex)].move(from: from, to: next)
         if observing, from == .running || from == .canceling, next.isTerminal || next == .pending,
             let handedOver = tasks[slot: index].deliveredAt
         {
@@ -121,6 +125,10 @@ package struct SchedulerCore: Sendable {
             tasks[slot: index].holder = nil
             counters.recordTerminal(next)
             functionCounts[Int(tasks[slot: index].functionIndex)].recordTerminal(next)
+            if next == .failed {
+                recentFailures.append(id)
+                if recentFailures.count > Self.recentFailureCount { recentFailures.removeFirst() }
+            }
             finished.append(id)
             finishedBytes += tasks[slot: index].retainedBytes
             if tasks[slot: index].callbackURL != nil, tasks[slot: index].callback == nil {
@@ -289,8 +297,14 @@ public struct CancelRequestCounts: Hashable, Sendable {
     public var expired = 0
 }
 
-/// Tasks of one function since start.
+/// Tasks of one function: those held now by live state, and totals since start.
 public struct FunctionCounts: Hashable, Sendable {
+    /// Pending now.
+    public var pending = 0
+    /// Running now.
+    public var running = 0
+    /// Being cancelled now.
+    public var canceling = 0
     /// Tasks submitted.
     public var submitted = 0
     /// Tasks that succeeded.
@@ -358,3 +372,20 @@ extension TerminalCounting {
 
 extension SchedulerCounters: TerminalCounting {}
 extension FunctionCounts: TerminalCounting {}
+
+extension FunctionCounts {
+    /// Moves one task between states in the live counts (terminal states are counted by `recordTerminal`).
+    mutating func move(from: TaskState?, to next: TaskState?) {
+        adjust(from, by: -1)
+        adjust(next, by: 1)
+    }
+
+    private mutating func adjust(_ state: TaskState?, by delta: Int) {
+        switch state {
+        case .pending: pending += delta
+        case .running: running += delta
+        case .canceling: canceling += delta
+        default: break
+        }
+    }
+}

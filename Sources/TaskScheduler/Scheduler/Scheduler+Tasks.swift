@@ -66,6 +66,11 @@ extension Scheduler {
         read { $0.stats }
     }
 
+    /// Per-function counts and the latest failures, for status screens.
+    public func overview(maxFunctions: Int = 1_000) -> SchedulerOverview {
+        read { $0.overview(maxFunctions: maxFunctions) }
+    }
+
     /// What the metrics read at scrape time (one pass under the lock).
     public var metricsSnapshot: SchedulerMetricsSnapshot {
         read { $0.metricsSnapshot }
