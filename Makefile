@@ -3,18 +3,20 @@
 #               127.0.0.1:8080 with in-process workers and the built-in functions.
 #   make test   the same set-up, then the whole test suite, the format check, the OpenAPI check
 #               (openapi-spec-validator, then schemathesis with all checks against a live server), the webhook
-#               signature check (scripts/check-webhooks.sh, with PyPI's standardwebhooks), and the container
+#               signature check (scripts/check-webhooks.sh, with PyPI's standardwebhooks), the dashboard in headless
+#               chromium (scripts/check-ui.sh, Selenium; screenshot in .build/artifacts), and the container
 #               checks (scripts/check-deploy.sh; scripts/check-image.sh builds the Dockerfile and runs the image, as
 #               root; see docs/deploy.md).
 #   make bench-core   the in-process scheduler benchmark (release build), see docs/benchmarks.md.
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config openssl
-# What only the tests use: tmux runs `taskgate top` in a terminal.
-TEST_PACKAGES := tmux
+# What only the tests use: tmux runs `taskgate top` in a terminal; chromium and chromium-driver run the dashboard's
+# browser test; python3-venv holds the Python test tools.
+TEST_PACKAGES := tmux chromium chromium-driver python3-venv
 
 PHONY_EXTRA := test-deps install-packages
-.PHONY: deps $(PHONY_EXTRA) build serve test lint format openapi webhooks-check deploy-check image-check bench-core bench-http bench-client bench-workers clean
+.PHONY: deps $(PHONY_EXTRA) build serve test lint format openapi webhooks-check ui-check deploy-check image-check bench-core bench-http bench-client bench-workers clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(SYSTEM_PACKAGES)"
@@ -46,6 +48,7 @@ test: deps test-deps
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
 	scripts/check-openapi.sh
 	scripts/check-webhooks.sh
+	scripts/check-ui.sh
 	scripts/check-deploy.sh
 	scripts/check-image.sh
 
@@ -54,6 +57,9 @@ openapi: deps
 
 webhooks-check:
 	scripts/check-webhooks.sh
+
+ui-check:
+	scripts/check-ui.sh
 
 deploy-check:
 	scripts/check-deploy.sh

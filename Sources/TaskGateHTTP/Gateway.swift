@@ -218,6 +218,8 @@ public final class Gateway: Sendable {
         case "/stats", "/healthz", "/readyz":
             guard method == "GET" else { throw .methodNotAllowed(method, allowed: ["GET"]) }
             return .respond(health(String(path.dropFirst())))
+        case _ where path == "/ui" || path.hasPrefix("/ui/"):
+            return try dashboard(request)
         case _ where path.hasPrefix("/workers") && (path.utf8.count == 8 || path.utf8.dropFirst(8).first == 47):
             return try routeWorkers(request, deferring: &deferred)
         default:
@@ -278,6 +280,7 @@ public final class Gateway: Sendable {
         init(method: String, path: String) {
             switch path {
             case "/healthz", "/readyz": self = .open
+            case _ where path == "/ui" || path.hasPrefix("/ui/"): self = .open
             case "/metrics": self = .clientOrMetrics
             case _ where path.hasPrefix("/workers"):
                 self = method == "GET" || method == "HEAD" ? .clientOrWorker : .worker

@@ -3,7 +3,7 @@
 enum MetricRoute: Int, CaseIterable {
     case submit, list, batch, waitMany, getTask, cancelTask, taskLogs
     case registerWorker, listWorkers, getWorker, pollWorker, leaveWorker
-    case stats, healthz, readyz, metrics, events, options, other
+    case stats, healthz, readyz, metrics, events, dashboard, options, other
 
     init(method: String, path: String) {
         if method == "OPTIONS" {
@@ -20,6 +20,7 @@ enum MetricRoute: Int, CaseIterable {
         case "/readyz": self = .readyz
         case "/metrics": self = .metrics
         case "/events": self = .events
+        case _ where path == "/ui" || path.hasPrefix("/ui/"): self = .dashboard
         case _ where path.hasPrefix("/tasks/") && path.hasSuffix("/logs"):
             self = method == "GET" || method == "HEAD" ? .taskLogs : .other
         case _ where path.hasPrefix("/tasks/"):
@@ -57,6 +58,7 @@ enum MetricRoute: Int, CaseIterable {
         case .readyz: "GET /readyz"
         case .metrics: "GET /metrics"
         case .events: "GET /events"
+        case .dashboard: "GET /ui"
         case .options: "OPTIONS"
         case .other: "other"
         }
