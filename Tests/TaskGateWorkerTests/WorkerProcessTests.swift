@@ -225,10 +225,18 @@ import Testing
             }
             let upper = try await client.finished(try await client.submit("py.upper", #"{"text":"taskgate"}"#))
             #expect(upper["result"] as? String == "TASKGATE")
-            let sum = try await client.finished(try await client.submit("py.sum", "[1,2,3.5]"))
+            let sumID = try await client.submit("py.sum", "[1,2,3.5]")
+            let sum = try await client.finished(sumID)
             #expect(sum["result"] as? Double == 6.5)
-            let failed = try await client.finished(try await client.submit("py.fail", "1"))
+            // Its log line, sent with the result.
+            let sumLogs = try await client.request("GET", "/tasks/\(sumID)/logs").json["lines"] as? [[String: Any]]
+            #expect(sumLogs?.map { $0["text"] as? String } == ["summing 3 numbers"])
+            let failedID = try await client.submit("py.fail", "1")
+            let failed = try await client.finished(failedID)
             #expect((failed["error"] as? [String: Any])?["code"] as? String == "function_error")
+            let failedLogs =
+                try await client.request("GET", "/tasks/\(failedID)/logs").json["lines"] as? [[String: Any]]
+            #expect(failedLogs?.first?["text"] as? String == "Traceback (most recent call last):")
             let sleeping = try await client.submit("py.sleep", #"{"seconds":60}"#)
             _ = try await client.task(sleeping) { $0["state"] as? String == "running" }
             let cancel = try await client.request("DELETE", "/tasks/\(sleeping)?wait=10")

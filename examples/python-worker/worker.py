@@ -23,9 +23,20 @@ import os
 import signal
 import sys
 import threading
+import traceback
 import time
 import urllib.error
 import urllib.request
+
+
+TASK_LOG = threading.local()
+
+
+def task_log(line):
+    """Adds a line to the running task's log: sent with its result, shown by GET /tasks/{id}/logs."""
+    lines = getattr(TASK_LOG, "lines", None)
+    if lines is not None and len(lines) < 1000:
+        lines.append(str(line)[:4096])
 
 
 class Cancelled(Exception):
@@ -37,6 +48,7 @@ def py_upper(args, cancelled):
 
 
 def py_sum(args, cancelled):
+    task_log("summing %d numbers" % len(args))
     return sum(args)
 
 
@@ -166,6 +178,7 @@ class Worker:
     def execute(self, task, cancelled):
         function = FUNCTIONS.get(task["function"])
         report = None
+        TASK_LOG.lines = []
         try:
             if function is None:
                 raise RuntimeError("no function %s here" % task["function"])
@@ -174,6 +187,10 @@ class Worker:
             report = ("confirms", {"id": task["id"], "confirm": "canceled"})
         except Exception as error:  # the function failed: the task fails with this message
             report = ("results", {"id": task["id"], "error": {"message": "%s: %s" % (type(error).__name__, error)}})
+            task_log(traceback.format_exc().rstrip())
+        if report[0] == "results" and TASK_LOG.lines:
+            report[1]["logs"] = TASK_LOG.lines
+        TASK_LOG.lines = None
         with self.lock:
             del self.running[task["id"]]
             self.reports[report[0]].append(report[1])
