@@ -10,7 +10,8 @@ import Testing
     @Test func theEmbeddedFilesAreTheOnesInUI() throws {
         let root = TestProcess.repository.appendingPathComponent("ui")
         for (file, embedded) in [
-            ("index.html", DashboardAssets.html), ("app.js", DashboardAssets.script), ("style.css", DashboardAssets.style),
+            ("index.html", DashboardAssets.html), ("app.js", DashboardAssets.script),
+            ("style.css", DashboardAssets.style),
         ] {
             let source = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
             let normalized = source.split(separator: "\n", omittingEmptySubsequences: false)
