@@ -1,9 +1,9 @@
 import Synchronization
 import TaskScheduler
 
-/// The answers to `GET /tasks/{id}` of finished tasks, built once and served again: a finished task no longer
-/// changes (every change bumps its version, and an entry is used only for the same id and version), and reading
-/// results is what clients do most. A repeated read does not render the task again (five RFC 3339 timestamps, the
+/// The answers to `GET /tasks/{id}` of finished tasks, built once and served again: a finished task rarely
+/// changes (only its webhook's delivery does; every change bumps its version, and an entry is used only for the same
+/// id and version), and reading results is what clients do most. A repeated read does not render the task again (five RFC 3339 timestamps, the
 /// keys, the payloads: a quarter of the request path before). Keeping a libmicrohttpd response per entry as well
 /// (shared by the connections, no copy of the body, no header added per request) was tried and measured no faster.
 ///
