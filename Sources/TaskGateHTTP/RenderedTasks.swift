@@ -3,8 +3,8 @@ import TaskScheduler
 
 /// The answers to `GET /tasks/{id}` of finished tasks, built once and served again: a finished task rarely
 /// changes (only its webhook's delivery does; every change bumps its version, and an entry is used only for the same
-/// id and version), and reading results is what clients do most. A repeated read does not render the task again (five RFC 3339 timestamps, the
-/// keys, the payloads: a quarter of the request path before). Keeping a libmicrohttpd response per entry as well
+/// id and version), and reading results is what clients do most. A repeated read does not render the task again
+/// (five RFC 3339 timestamps, the keys, the payloads: a quarter of the request path before). Keeping a libmicrohttpd response per entry as well
 /// (shared by the connections, no copy of the body, no header added per request) was tried and measured no faster.
 ///
 /// Bounded: a direct-mapped table of `slotCount` entries, each body at most `maxBodyBytes` (larger ones are rendered
