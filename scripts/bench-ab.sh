@@ -20,6 +20,8 @@ if [ "${AUTH:-0}" = 1 ]; then
   flags+=(--token bench-token-0123456789abcdef); auth=(-H "Authorization: Bearer bench-token-0123456789abcdef")
 fi
 start() { # start NAME BINARY EXTRA_FLAGS -> url in $url
+  # Emptied first: a line left by an earlier run must not be read as this server's.
+  : >".build/bench/$1.out"
   # shellcheck disable=SC2086 # the extra flags are meant to split
   "$2" serve "${flags[@]}" $3 >".build/bench/$1.out" 2>/dev/null &
   pids+=("$!")
