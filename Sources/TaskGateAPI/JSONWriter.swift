@@ -132,6 +132,43 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// Writes a duration in seconds with up to nine decimals (`0.000123`, `2.5`, `3`), without going through `Double`'s
+    /// printing (this runs in every task answer that shows an attempt).
+    public mutating func seconds(nanoseconds: Int64) {
+        beforeValue()
+        var value = nanoseconds
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            value = value == .min ? .max : -value
+        }
+        appendDigits(UInt64(value / 1_000_000_000))
+        var fraction = value % 1_000_000_000
+        guard fraction > 0 else { return }
+        bytes.append(UInt8(ascii: "."))
+        var digits = 9
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        var scratch = [UInt8](repeating: UInt8(ascii: "0"), count: digits)
+        var index = digits - 1
+        while fraction > 0 {
+            scratch[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+            fraction /= 10
+            index -= 1
+        }
+        bytes.append(contentsOf: scratch)
+    }
+
+    private mutating func appendDigits(_ value: UInt64) {
+        guard value >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        appendDigits(value / 10)
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
     /// Writes an object of integer members.
     public mutating func fields(_ members: [(String, Int)]) {
         beginObject()

@@ -33,17 +33,21 @@ extension Gateway {
             throw .taskExpired(id)
         }
         headers.append(("Location", "/tasks/\(record.id)"))
-        guard let wait else { return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: headers)) }
+        guard let wait else {
+            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: headers, attempts: false))
+        }
         let applied = headers + [("Preference-Applied", "wait=\(RequestParsing.seconds(wait))")]
         guard wait > .zero, !record.done else {
-            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: applied))
+            return .respond(TaskJSON.response(record.done ? 200 : 202, record, headers: applied, attempts: false))
         }
         let parked = parkIfRoom(.terminal(record.id), timeout: wait) { result in
-            guard let current = result.lookup?.record else { return TaskJSON.response(202, record, headers: applied) }
-            return TaskJSON.response(current.done ? 200 : 202, current, headers: applied)
+            guard let current = result.lookup?.record else {
+                return TaskJSON.response(202, record, headers: applied, attempts: false)
+            }
+            return TaskJSON.response(current.done ? 200 : 202, current, headers: applied, attempts: false)
         }
         // The task is accepted: when too many requests are parked, answer 202 now (no wait applied), not 503.
-        return parked ?? .respond(TaskJSON.response(202, record, headers: headers))
+        return parked ?? .respond(TaskJSON.response(202, record, headers: headers, attempts: false))
     }
 
     /// `POST /tasks/batch`: an array of task objects, all accepted or none; 202 with the tasks in order (each task's
@@ -86,7 +90,9 @@ extension Gateway {
         writer.key("tasks")
         writer.beginArray()
         for outcome in outcomes {
-            if case .created(let record) = outcome { TaskJSON.write(record, minimal: minimal, into: &writer) }
+            if case .created(let record) = outcome {
+                TaskJSON.write(record, minimal: minimal, attempts: false, into: &writer)
+            }
         }
         writer.endArray()
         writer.endObject()

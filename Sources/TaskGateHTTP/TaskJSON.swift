@@ -8,8 +8,9 @@ enum TaskJSON {
         "\"\(record.version)\""
     }
 
-    /// Writes one task object.
-    static func write(_ record: TaskRecord, into writer: inout JSONWriter) {
+    /// Writes one task object; `attempts: false` leaves its attempts out (the answers to submissions, which are about
+    /// the acceptance: rendering them cost a tenth of the POST rate).
+    static func write(_ record: TaskRecord, attempts: Bool = true, into writer: inout JSONWriter) {
         writer.beginObject()
         writer.key("id")
         writer.plainString(count: 16) { record.id.writeHex(into: $0) }
@@ -62,7 +63,7 @@ enum TaskJSON {
             writer.key("callback")
             writeCallback(delivery, into: &writer)
         }
-        if !record.attempts.isEmpty {
+        if attempts, !record.attempts.isEmpty {
             writer.key("attempts")
             writeAttempts(record.attempts, into: &writer)
         }
@@ -86,12 +87,12 @@ enum TaskJSON {
             writer.key("started_at")
             writer.timestamp(nanosecondsSinceEpoch: attempt.startedAt.nanoseconds)
             writer.key("queue_wait_s")
-            writer.number(attempt.queueWait.seconds)
+            writer.seconds(nanoseconds: attempt.queueWait.nanoseconds)
             if let ended = attempt.endedAt {
                 writer.key("ended_at")
                 writer.timestamp(nanosecondsSinceEpoch: ended.nanoseconds)
                 writer.key("run_s")
-                writer.number(attempt.runTime(now: ended).seconds)
+                writer.seconds(nanoseconds: attempt.runTime(now: ended).nanoseconds)
             }
             if let outcome = attempt.outcome {
                 writer.key("outcome")
@@ -240,20 +241,21 @@ enum TaskJSON {
     }
 
     /// Writes one task, whole or (`minimal`) its status.
-    static func write(_ record: TaskRecord, minimal: Bool, into writer: inout JSONWriter) {
-        if minimal { writeStatus(record, into: &writer) } else { write(record, into: &writer) }
+    static func write(_ record: TaskRecord, minimal: Bool, attempts: Bool = true, into writer: inout JSONWriter) {
+        if minimal { writeStatus(record, into: &writer) } else { write(record, attempts: attempts, into: &writer) }
     }
 
     /// One task as JSON bytes.
-    static func encode(_ record: TaskRecord) -> [UInt8] {
+    static func encode(_ record: TaskRecord, attempts: Bool = true) -> [UInt8] {
         var writer = JSONWriter(capacity: 384 + record.args.count + (record.result?.count ?? 0))
-        write(record, into: &writer)
+        write(record, attempts: attempts, into: &writer)
         return writer.bytes
     }
 
     /// One task as a response body, with its ETag.
     static func response(
-        _ status: Int, _ record: TaskRecord, body: [UInt8]? = nil, headers: [(name: String, value: String)] = []
+        _ status: Int, _ record: TaskRecord, body: [UInt8]? = nil, headers: [(name: String, value: String)] = [],
+        attempts: Bool = true
     ) -> HTTPResponse {
         var all: [(name: String, value: String)] = []
         all.reserveCapacity(3 + headers.count)
@@ -261,7 +263,7 @@ enum TaskJSON {
         all.append(("ETag", etag(record)))
         all.append(("Cache-Control", "no-store"))
         all.append(contentsOf: headers)
-        var response = HTTPResponse(status: status, headers: all, body: body ?? encode(record))
+        var response = HTTPResponse(status: status, headers: all, body: body ?? encode(record, attempts: attempts))
         response.storeSeq = record.storeSeq
         return response
     }
