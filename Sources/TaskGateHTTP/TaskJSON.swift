@@ -132,12 +132,7 @@ enum TaskJSON {
         writer.key("attempts")
         writeAttempts(record.attempts, into: &writer)
         writer.endObject()
-        var response = HTTPResponse(
-            status: 200,
-            headers: [("Content-Type", "application/json"), ("ETag", etag(record)), ("Cache-Control", "no-store")],
-            body: writer.bytes)
-        response.storeSeq = record.storeSeq
-        return response
+        return response(200, record, body: writer.bytes)
     }
 
     /// A completion webhook's delivery (`CallbackDelivery` in openapi.yaml).

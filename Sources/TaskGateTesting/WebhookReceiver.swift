@@ -118,7 +118,7 @@ public final class WebhookReceiver: Sendable {
                     if !keepAlive { context.close(promise: nil) }
                 }
                 if delay > .zero {
-                    context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay.nanosecondsClamped)) {
+                    context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
                         respond()
                     }
                 } else {
@@ -127,12 +127,5 @@ public final class WebhookReceiver: Sendable {
                 self.head = nil
             }
         }
-    }
-}
-
-extension Duration {
-    fileprivate var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

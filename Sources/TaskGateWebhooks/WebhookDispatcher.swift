@@ -63,8 +63,6 @@ public final class WebhookDispatcher: Service, Sendable {
     private let state: NIOLoopBoundBox<LoopState>
     /// Orders handed over by the scheduler and not yet moved to the loop (the loop is woken when it was empty).
     private let inbox = Mutex<[DeliveryOrder]>([])
-    /// Attempts handed over and not yet finished.
-    private let queued = Atomic<Int>(0)
 
     /// A dispatcher for `scheduler`'s deliveries; `store` (in the durable modes) is waited on before each attempt.
     public init(scheduler: Scheduler, store: TaskStore?, configuration: Configuration, logger: Logger) {
@@ -90,13 +88,9 @@ public final class WebhookDispatcher: Service, Sendable {
         state = .makeBoxSendingValue(LoopState(), as: LoopState.self, eventLoop: loop)
     }
 
-    /// Attempts due and not finished (waiting for a slot, for the store, or in flight).
-    public var backlog: Int { queued.load(ordering: .relaxed) }
-
     /// Starts taking the scheduler's due attempts (once, after the store's restore).
     public func attach() {
         scheduler.deliverCallbacks { [self] orders in
-            queued.add(orders.count, ordering: .relaxed)
             let wake = inbox.withLock { inbox in
                 inbox.append(contentsOf: orders)
                 return inbox.count == orders.count
@@ -182,7 +176,6 @@ public final class WebhookDispatcher: Service, Sendable {
 
     private func finish(_ order: DeliveryOrder, _ outcome: DeliveryOutcome) {
         state.value.inFlight -= 1
-        queued.subtract(1, ordering: .relaxed)
         guard !state.value.closed else { return }
         if case .failed(_, let detail) = outcome {
             logger.debug(

@@ -213,7 +213,8 @@ package struct SchedulerCore: Sendable {
             // Pending since its last change: its submission, or its return to the queue.
             effects.observations.append(.queueWait(now - tasks[slot: index].updatedAt))
         }
-        let name = workers[workerID]?.name ?? ""
+        let worker = workers.index(forKey: workerID)!
+        let name = workers.values[worker].name
         let assigned = transition(id, to: .running, now: now, effects: &effects) { record in
             record.beginAttempt(on: workerID, name: name, now: now)
             record.holder = workerID
@@ -222,7 +223,6 @@ package struct SchedulerCore: Sendable {
             record.queueSeq = 0
         }
         guard assigned else { return }
-        let worker = workers.index(forKey: workerID)!
         workers.values[worker].held.insert(id)
         workers.values[worker].outbox.append(id)
         effects.signal(workerID, cancelRequests: false)
