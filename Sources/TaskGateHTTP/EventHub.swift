@@ -41,6 +41,9 @@ public final class EventHub: Sendable {
         /// Watches suspended streams' sockets, so that a client that goes away frees its stream at once.
         var hangups: HangupWatcher?
         var eventLoop: EventLoop?
+        /// Turns the scheduler's publishing on or off and returns the changes it passed over meanwhile (see
+        /// `Scheduler.setPublishing`): on while a stream is open, so an event copies no record while none is.
+        var switchPublishing: (@Sendable (Bool) -> Int)?
     }
 
     struct Incoming {
@@ -92,6 +95,12 @@ public final class EventHub: Sendable {
         }
     }
 
+    /// Connects the hub to the switch of the scheduler's publishing (`Scheduler.setPublishing`), which it turns on
+    /// while a stream is open. Before any stream opens.
+    func connect(publishing: @escaping @Sendable (Bool) -> Int) {
+        state.withLock { $0.switchPublishing = publishing }
+    }
+
     /// Connects the hub to the thread that pumps it (a write to `wakeFD` makes that thread call `pump`), to the
     /// event loop that must be woken after a connection is resumed, and to the server's hang-up watcher.
     func attach(eventLoop: EventLoop?, hangups: HangupWatcher?, wakeFD fd: Int32) {
@@ -106,18 +115,33 @@ public final class EventHub: Sendable {
     /// accounted first: they were never kept, so a resume from before them gets a reset.
     func open(_ filter: EventStreamCore.Filter, lastEventID: String?) -> EventStreamCore.StreamID? {
         state.withLock { state in
-            let skipped = incoming.withLock { incoming in
+            var (skipped, first) = incoming.withLock { incoming in
                 incoming.listening += 1
                 defer { incoming.skipped = 0 }
-                return incoming.skipped
+                return (incoming.skipped, incoming.listening == 1)
             }
+            // Listening first, then publishing on: a change published from now on is queued, and those before were
+            // counted by the scheduler.
+            if first { skipped += state.switchPublishing?(true) ?? 0 }
             if skipped > 0 { state.core.skip(skipped) }
             guard let id = state.core.open(filter, lastEventID: lastEventID) else {
-                incoming.withLock { $0.listening -= 1 }
+                stopListening(&state)
                 return nil
             }
             return id
         }
+    }
+
+    /// One stream fewer listens; after the last, the scheduler stops publishing. Under the state lock.
+    private func stopListening(_ state: inout State) {
+        let last = incoming.withLock { incoming in
+            incoming.listening -= 1
+            return incoming.listening == 0
+        }
+        guard last, let switchPublishing = state.switchPublishing else { return }
+        // Nothing listens, then publishing off: `enqueue` counts the changes made in between, the scheduler those after.
+        let passed = switchPublishing(false)
+        if passed > 0 { incoming.withLock { $0.skipped += passed } }
     }
 
     /// Streams open now.
@@ -175,7 +199,7 @@ public final class EventHub: Sendable {
     private func close(_ id: EventStreamCore.StreamID, in state: inout State) {
         guard state.core.close(id) else { return }
         state.suspended[id] = nil
-        incoming.withLock { $0.listening -= 1 }
+        stopListening(&state)
     }
 
     /// The client of suspended stream `id` went away (on the hang-up watcher's thread): the stream ends, and its

@@ -77,6 +77,7 @@ public final class Gateway: Sendable {
     /// Feeds `events` from the scheduler (once; the HTTP server's event pump then renders and sends them).
     func startPublishing() {
         scheduler.publish(to: events.enqueue)
+        events.connect { [scheduler] on in scheduler.setPublishing(on) }
     }
 
     /// The registration secret of remote worker `id` (what `POST /workers` answered it), for tools and tests that

@@ -69,6 +69,47 @@ import Testing
         }
     }
 
+    /// While no stream is open the scheduler hands the hub nothing; what changed meanwhile is still counted, so a
+    /// resume from before it is a reset, and the next changes reach the new stream.
+    @Test func changesWhileNoStreamIsOpenAreCountedNotKept() async throws {
+        let echo = #"{"function":"echo","args":1}"#
+        try await withLiveServer { server, client in
+            let first = try RawConnection(port: server.port)
+            try first.send("GET /events?kinds=task HTTP/1.1\r\nHost: test\r\n\r\n")
+            await yield(until: server.gateway.events.streams == 1, bound: .seconds(30))
+            let before = try await client.post("/tasks", json: echo, headers: ["Prefer": "wait=5"])
+            #expect(before.json["state"] as? String == "succeeded")
+            // Its three events, then silence (the next heartbeat is 15 s away).
+            let text = first.readToEnd(seconds: 1)
+            first.close()
+            let ids = text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("id: ") }.map {
+                String($0.dropFirst(4))
+            }
+            #expect(ids.count == 3, "\(text)")
+            let last = try #require(ids.last)
+            await yield(until: server.gateway.events.streams == 0, bound: .seconds(30))
+            #expect(server.gateway.events.streams == 0, "the first stream closed")
+
+            let quiet = try await client.post("/tasks", json: echo, headers: ["Prefer": "wait=5"])
+            #expect(quiet.json["state"] as? String == "succeeded")
+
+            let resumed = try await client.events("/events?kinds=task", headers: ["Last-Event-ID": last])
+            let after = try await client.post("/tasks", json: echo)
+            let afterID = try #require(after.json["id"] as? String)
+            let events = try await Self.collect(resumed.events) { seen in
+                seen.contains {
+                    Self.object($0.data)["id"] as? String == afterID
+                        && Self.object($0.data)["state"] as? String == "succeeded"
+                }
+            }
+            #expect(events.first?.event == "reset", "the quiet task's changes were not kept")
+            let quietID = quiet.json["id"] as? String
+            #expect(!events.contains { Self.object($0.data)["id"] as? String == quietID })
+            let story = events.filter { Self.object($0.data)["id"] as? String == afterID }
+            #expect(story.map { Self.object($0.data)["state"] as? String } == ["pending", "running", "succeeded"])
+        }
+    }
+
     @Test func filtersWorkerEventsAndHeartbeats() async throws {
         try await withLiveServer(gateway: { $0.events.heartbeat = .milliseconds(200) }) { server, client in
             let onlyFailures = try await client.events("/events?state=failed")

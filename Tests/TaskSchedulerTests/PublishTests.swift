@@ -23,6 +23,41 @@ import Testing
         #expect(h.published.isEmpty)
     }
 
+    @Test func whileNotPublishingChangesAreOnlyCounted() throws {
+        var h = Harness()
+        let worker = h.register(["f"], capacity: 1, lease: .seconds(10))
+        let id = try h.submit("f")
+        _ = try h.exchange(worker)
+        try h.exchange(worker, results: [WorkerResult(taskID: id, outcome: .success(.null))], max: 0)
+        #expect(h.published.isEmpty)
+        // Joined, created, running, succeeded.
+        #expect(h.core.unpublished == 4)
+        h.core.publishing = true
+        try h.submit("f")
+        #expect(h.core.unpublished == 4, "a published change is not counted as passed over")
+        #expect(h.published.map(describe).first == "task 2 v1 pending a1")
+    }
+
+    /// The scheduler publishes only between `setPublishing(true)` and `setPublishing(false)`, and each call says how
+    /// many changes were passed over since the one before.
+    @Test func theSchedulerPublishesWhileSwitchedOn() throws {
+        let scheduler = Scheduler(logger: quietLogger)
+        scheduler.declareFunction("f")
+        let sink = Shared<[String]>([])
+        let describe = describe
+        scheduler.publish(to: { changes in sink.withLock { $0 += changes.map(describe) } })
+        _ = try scheduler.submit(SubmitRequest(function: "f", args: .null))
+        #expect(sink.current.isEmpty, "attaching a sink does not turn publishing on")
+        #expect(scheduler.setPublishing(true) == 1)
+        _ = try scheduler.submit(SubmitRequest(function: "f", args: .null))
+        #expect(sink.current.map { $0.split(separator: " ").dropFirst(2).joined(separator: " ") } == ["v1 pending a1"])
+        #expect(scheduler.setPublishing(false) == 0)
+        _ = try scheduler.submit(SubmitRequest(function: "f", args: .null))
+        _ = try scheduler.submit(SubmitRequest(function: "f", args: .null))
+        #expect(sink.current.count == 1)
+        #expect(scheduler.setPublishing(true) == 2)
+    }
+
     @Test func aTaskAndItsWorkersStoryInOrder() throws {
         var h = Harness()
         h.core.publishing = true

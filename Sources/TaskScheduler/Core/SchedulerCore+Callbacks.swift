@@ -44,7 +44,7 @@ extension SchedulerCore {
         tasks[slot: slot].version += 1
         tasks[slot: slot].updatedAt = now
         if persisting { storeRecord(at: slot, created: false, effects: &effects) }
-        if publishing { effects.published.append(.task(tasks[slot: slot])) }
+        announceTask(at: slot, &effects)
         notifyWaiters(of: id, effects: &effects)
         return true
     }

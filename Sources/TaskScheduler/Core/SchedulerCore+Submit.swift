@@ -130,7 +130,7 @@ extension SchedulerCore {
         record.fingerprint = fingerprint
         let slot = tasks.insert(record)
         if persisting { storeRecord(at: slot, created: true, effects: &effects) }
-        if publishing { effects.published.append(.task(tasks[slot: slot])) }
+        announceTask(at: slot, &effects)
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
         functionCounts[functionIndex].submitted += 1

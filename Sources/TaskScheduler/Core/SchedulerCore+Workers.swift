@@ -44,7 +44,7 @@ extension SchedulerCore {
             capacity: registration.capacity, lease: registration.lease, registeredAt: now, lastSeenAt: now)
         worker.functionIndexes = indexes.sorted()
         workers[id] = worker
-        if publishing { effects.published.append(.workerJoined(WorkerSummary(worker))) }
+        announce(.workerJoined(WorkerSummary(worker)), &effects)
         if let lease = registration.lease {
             leaseDeadlines[id] = now + lease
             addTimer(at: now + lease, .lease(id))
@@ -284,7 +284,7 @@ extension SchedulerCore {
         _ workerID: WorkerID, reason: WorkerExit, now: Timestamp, effects: inout Effects
     ) -> Bool {
         guard let worker = workers.removeValue(forKey: workerID) else { return false }
-        if publishing { effects.published.append(.workerLeft(WorkerSummary(worker), reason)) }
+        announce(.workerLeft(WorkerSummary(worker), reason), &effects)
         leaseDeadlines[workerID] = nil
         if let parked = worker.parkedPoll {
             // The worker is gone, so its parked poll is answered with that.

@@ -50,8 +50,11 @@ package struct SchedulerCore: Sendable {
     package var observing = false
     /// Whether events list their changes for the durable store (`Effects.stored`).
     package var persisting = false
-    /// Whether events list their changes for those following the work (`Effects.published`).
+    /// Whether events list their changes for those following the work (`Effects.published`). Off while nobody
+    /// follows: a change is then only counted in `unpublished` (listing one copies its task's record, under the lock).
     package var publishing = false
+    /// Changes passed over while `publishing` was off, since its owner last read them (`Scheduler.setPublishing`).
+    package var unpublished = 0
     /// Whether due completion webhook attempts are listed in `Effects.deliveries` (once an owner delivers them).
     package internal(set) var delivering = false
     /// The number of the last change listed for the store in this run.
@@ -138,7 +141,7 @@ package struct SchedulerCore: Sendable {
             }
         }
         if persisting { storeRecord(at: index, created: false, effects: &effects) }
-        if publishing { effects.published.append(.task(tasks[slot: index])) }
+        announceTask(at: index, &effects)
         if delivering, next.isTerminal, tasks[slot: index].callback?.attempts == 0 {
             // Stamped with its store change: the deliverer sends it once that is committed.
             effects.deliveries.append(DeliveryOrder(record: tasks[slot: index], attempt: 1))
@@ -162,6 +165,25 @@ package struct SchedulerCore: Sendable {
         let record = tasks[slot: slot]
         effects.stored.append(created ? .created(record) : .updated(record))
         effects.lastStoreSeq = storeSeq
+    }
+
+    /// Lists the record in `slot` for those following the work while `publishing`; otherwise only counts the change
+    /// (`unpublished`).
+    mutating func announceTask(at slot: Int, _ effects: inout Effects) {
+        if publishing {
+            effects.published.append(.task(tasks[slot: slot]))
+        } else {
+            unpublished &+= 1
+        }
+    }
+
+    /// Lists a worker's change for those following the work while `publishing`; otherwise only counts it.
+    mutating func announce(_ change: PublishedChange, _ effects: inout Effects) {
+        if publishing {
+            effects.published.append(change)
+        } else {
+            unpublished &+= 1
+        }
     }
 
     /// Lists a change that is not a record's for the store.
