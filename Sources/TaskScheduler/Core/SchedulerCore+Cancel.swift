@@ -40,8 +40,8 @@ extension SchedulerCore {
         case .running where !record.delivered:
             // Still in the worker's outbox: the worker never saw it, so the core cancels it alone.
             let workerID = record.holder!
-            workers[workerID]!.outbox.removeAll { $0 == id }
-            workers[workerID]!.held.remove(id)
+            workers[registered: workerID].outbox.removeAll { $0 == id }
+            workers[registered: workerID].held.remove(id)
             transition(id, to: .canceled, now: now, effects: &effects) { record in
                 record.cancel = CancelInfo(requestedAt: now, confirm: .canceled, workerFinished: false)
             }

@@ -24,9 +24,9 @@ extension SchedulerCore {
     package mutating func poll(
         worker workerID: WorkerID, _ request: PollRequest, waiter: WaiterID, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> PollStart {
-        guard let index = workers.index(forKey: workerID) else { throw missingWorker(workerID) }
-        if let previous = workers.values[index].parkedPoll {
-            workers.values[index].parkedPoll!.superseded = true
+        guard let index = workers.slot(of: workerID) else { throw missingWorker(workerID) }
+        if let previous = workers[slot: index].parkedPoll {
+            workers[slot: index].parkedPoll!.superseded = true
             resolveWaiter(previous.waiter, except: nil, effects: &effects)
         }
         if request.drain { startDraining(workerID, now: now, effects: &effects) }
@@ -45,9 +45,9 @@ extension SchedulerCore {
         let deadline = now + request.wait
         waiters[waiter] = WaiterEntry(condition: .poll(workerID), deadline: deadline)
         addTimer(at: deadline, .waiter(waiter))
-        workers[workerID]!.parkedPoll = ParkedPoll(
+        workers[registered: workerID].parkedPoll = ParkedPoll(
             waiter: waiter, maxAssignments: request.maxAssignments, mail: mail, parkedAt: now)
-        if let lease = workers[workerID]!.lease { leaseDeadlines[workerID] = deadline + lease }
+        if let lease = workers[registered: workerID].lease { leaseDeadlines[workerID] = deadline + lease }
         return .parked(waiter)
     }
 
@@ -63,7 +63,7 @@ extension SchedulerCore {
         }
         guard !answered.isEmpty else { return }
         for (workerID, waiter) in answered {
-            if let lease = workers[workerID]!.lease { leaseDeadlines[workerID] = now + lease }
+            if let lease = workers[registered: workerID].lease { leaseDeadlines[workerID] = now + lease }
             resolveWaiter(waiter, except: nil, effects: &effects)
         }
         effects.signaledWorkers.removeAll { signal in
@@ -73,9 +73,9 @@ extension SchedulerCore {
 
     /// The answer of a worker's parked poll, taking its mail; called when its waiter is released.
     mutating func answerParkedPoll(of workerID: WorkerID) -> PollAnswer {
-        guard let index = workers.index(forKey: workerID) else { return .workerGone }
-        guard let parked = workers.values[index].parkedPoll else { return .mail(WorkerMail()) }
-        workers.values[index].parkedPoll = nil
+        guard let index = workers.slot(of: workerID) else { return .workerGone }
+        guard let parked = workers[slot: index].parkedPoll else { return .mail(WorkerMail()) }
+        workers[slot: index].parkedPoll = nil
         var mail = parked.mail
         if !parked.superseded {
             deliver(index, into: &mail, maxAssignments: parked.maxAssignments, at: parked.parkedAt)
@@ -86,14 +86,14 @@ extension SchedulerCore {
     /// Stops giving a worker new tasks (graceful drain): the tasks in its outbox, which it never saw, go back
     /// to the queue with their attempt unchanged. It keeps running, confirming and reporting what it holds.
     package mutating func startDraining(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
-        guard let index = workers.index(forKey: workerID), !workers.values[index].draining else { return }
-        workers.values[index].draining = true
-        for function in workers.values[index].functionIndexes {
+        guard let index = workers.slot(of: workerID), !workers[slot: index].draining else { return }
+        workers[slot: index].draining = true
+        for function in workers[slot: index].functionIndexes {
             workersByFunction[function].removeAll { $0 == workerID }
         }
-        let undelivered = Array(workers.values[index].outbox)
-        workers.values[index].outbox.removeAll()
-        for id in undelivered { workers.values[index].held.remove(id) }
+        let undelivered = Array(workers[slot: index].outbox)
+        workers[slot: index].outbox.removeAll()
+        for id in undelivered { workers[slot: index].held.remove(id) }
         logger.info(
             "worker draining", metadata: ["worker.id": "\(workerID)", "worker.returned": "\(undelivered.count)"])
         for id in undelivered { unassign(id, now: now, effects: &effects) }
@@ -115,23 +115,23 @@ extension SchedulerCore {
         var requeued: [TaskID] = []
         for id in worker.held.sorted() where !running.contains(id) {
             guard let record = tasks[id] else {
-                workers[workerID]!.held.remove(id)
+                workers[registered: workerID].held.remove(id)
                 continue
             }
             guard let at = record.deliveredAt, at < cutoff else { continue }
             if record.holder != workerID {
                 // Decided while the worker held it (timeout): only the capacity was still spent.
-                workers[workerID]!.held.remove(id)
+                workers[registered: workerID].held.remove(id)
                 continue
             }
             switch record.state {
             case .running:
-                workers[workerID]!.held.remove(id)
+                workers[registered: workerID].held.remove(id)
                 unassign(id, now: now, effects: &effects)
                 requeued.append(id)
             case .canceling:
-                workers[workerID]!.held.remove(id)
-                workers[workerID]!.cancelRequests.removeAll { $0 == id }
+                workers[registered: workerID].held.remove(id)
+                workers[registered: workerID].cancelRequests.removeAll { $0 == id }
                 transition(id, to: .canceled, now: now, effects: &effects) { $0.cancel?.confirm = .cancelNotFound }
             default:
                 continue

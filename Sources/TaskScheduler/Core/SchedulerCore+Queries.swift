@@ -75,9 +75,9 @@ extension SchedulerCore {
         for state in TaskState.allCases { byState[state] = stateCounts[state.index] }
         var stats = SchedulerStats(
             tasksByState: byState, queued: pending.count, queueLimit: configuration.queueLimit,
-            workers: workers.count, remoteWorkers: workers.values.count { $0.lease != nil },
-            capacity: workers.values.reduce(0) { $0 + $1.capacity },
-            load: workers.values.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
+            workers: workers.count, remoteWorkers: workers.all.count { $0.lease != nil },
+            capacity: workers.all.reduce(0) { $0 + $1.capacity },
+            load: workers.all.reduce(0) { $0 + $1.load }, waiters: waiters.count, tombstones: tombstones.count,
             idempotencyKeys: idempotency.count, counters: counters)
         stats.pendingCallbacks = pendingCallbacks
         return stats
@@ -189,7 +189,7 @@ extension SchedulerCore {
         if tasks.all.contains(where: { ($0.callback != nil) != ($0.done && $0.callbackURL != nil) }) {
             problems.append("a callback delivery on a task without a callback URL or not finished")
         }
-        for worker in workers.values {
+        for worker in workers.all {
             if worker.held.count > worker.capacity { problems.append("worker \(worker.id) is over capacity") }
             if let parked = worker.parkedPoll {
                 if case .poll(worker.id) = waiters[parked.waiter]?.condition {
@@ -217,6 +217,6 @@ extension SchedulerCore {
     /// no mail. For tests.
     package var isQuiescent: Bool {
         stateCounts[0] == 0 && stateCounts[1] == 0 && stateCounts[2] == 0 && pending.count == 0
-            && waiters.isEmpty && workers.values.allSatisfy { $0.held.isEmpty && !$0.hasMail }
+            && waiters.isEmpty && workers.all.allSatisfy { $0.held.isEmpty && !$0.hasMail }
     }
 }

@@ -21,7 +21,7 @@ struct IdempotencyEntry: Sendable {
 }
 
 enum SubmitPlan {
-    case create(fingerprint: UInt64?)
+    case create(function: Int, fingerprint: UInt64?)
     case existing(TaskLookup)
     case sameAs(Int)
 }
@@ -36,7 +36,19 @@ extension SchedulerCore {
     package mutating func submit(
         _ request: SubmitRequest, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> SubmitOutcome {
-        try submit(CollectionOfOne(request), batch: false, now: now, effects: &effects)[0]
+        // The batch path's steps for one request, without its plans and outcome arrays.
+        guard accepting else { throw SchedulerError(.shuttingDown, "the scheduler is draining") }
+        let function = try validate(request)
+        var fingerprint: UInt64?
+        if let key = request.idempotencyKey {
+            let print = Self.fingerprint(of: request)
+            if let existing = try replay(key, fingerprint: print, request: request, batchIndex: nil) {
+                return .existing(existing)
+            }
+            fingerprint = print
+        }
+        try checkRoom(for: 1)
+        return accept(request, function: function, fingerprint: fingerprint, now: now, effects: &effects)
     }
 
     /// Accepts a batch, all or nothing: if any request is invalid or the queue cannot take them all, nothing is
@@ -62,24 +74,24 @@ extension SchedulerCore {
         var keysInBatch: [String: (index: Int, fingerprint: UInt64)] = [:]
         var newTasks = 0
         for (index, request) in requests.enumerated() {
+            let function: Int
             do throws(SchedulerError) {
-                try validate(request)
+                function = try validate(request)
             } catch {
                 var error = error
                 if batch { error.batchIndex = index }
                 throw error
             }
             guard let key = request.idempotencyKey else {
-                plans.append(.create(fingerprint: nil))
+                plans.append(.create(function: function, fingerprint: nil))
                 newTasks += 1
                 continue
             }
             let fingerprint = Self.fingerprint(of: request)
-            if let entry = idempotency[key] {
-                guard entry.fingerprint == fingerprint, Self.matches(tasks[entry.taskID], request) else {
-                    throw Self.conflict(key, batchIndex: batch ? index : nil)
-                }
-                plans.append(.existing(lookup(entry.taskID)))
+            if let existing = try replay(
+                key, fingerprint: fingerprint, request: request, batchIndex: batch ? index : nil)
+            {
+                plans.append(.existing(existing))
             } else if let earlier = keysInBatch[key] {
                 guard earlier.fingerprint == fingerprint else {
                     throw Self.conflict(key, batchIndex: batch ? index : nil)
@@ -87,15 +99,11 @@ extension SchedulerCore {
                 plans.append(.sameAs(earlier.index))
             } else {
                 keysInBatch[key] = (index, fingerprint)
-                plans.append(.create(fingerprint: fingerprint))
+                plans.append(.create(function: function, fingerprint: fingerprint))
                 newTasks += 1
             }
         }
-        guard pending.count + newTasks <= configuration.queueLimit else {
-            throw SchedulerError(
-                .queueFull,
-                "the pending queue holds \(pending.count) of at most \(configuration.queueLimit) tasks")
-        }
+        try checkRoom(for: newTasks)
         // Pass 2: create.
         var outcomes: [SubmitOutcome] = []
         outcomes.reserveCapacity(plans.count)
@@ -105,24 +113,54 @@ extension SchedulerCore {
                 outcomes.append(.existing(lookup))
             case .sameAs(let index):
                 outcomes.append(.existing(lookup(outcomes[index].taskID)))
-            case .create(let fingerprint):
-                let id = create(request, fingerprint: fingerprint ?? 0, now: now, effects: &effects)
-                if let key = request.idempotencyKey, let fingerprint {
-                    idempotency[key] = IdempotencyEntry(taskID: id, fingerprint: fingerprint)
-                }
-                outcomes.append(.created(tasks[id]!))
+            case .create(let function, let fingerprint):
+                outcomes.append(
+                    accept(request, function: function, fingerprint: fingerprint, now: now, effects: &effects))
             }
         }
         return outcomes
     }
 
+    /// The task an idempotency key is bound to, when it is bound and the request is the same; nil when the key is
+    /// new. A different request under a known key is a conflict.
+    private func replay(
+        _ key: String, fingerprint: UInt64, request: SubmitRequest, batchIndex: Int?
+    ) throws(SchedulerError) -> TaskLookup? {
+        guard let entry = idempotency[key] else { return nil }
+        guard entry.fingerprint == fingerprint, Self.matches(tasks[entry.taskID], request) else {
+            throw Self.conflict(key, batchIndex: batchIndex)
+        }
+        return lookup(entry.taskID)
+    }
+
+    /// Refuses with `queue_full` unless the pending queue has room for `count` more tasks.
+    private func checkRoom(for count: Int) throws(SchedulerError) {
+        guard pending.count + count <= configuration.queueLimit else {
+            throw SchedulerError(
+                .queueFull,
+                "the pending queue holds \(pending.count) of at most \(configuration.queueLimit) tasks")
+        }
+    }
+
+    /// Creates a validated request's task, binds its idempotency key, and returns the outcome.
+    private mutating func accept(
+        _ request: SubmitRequest, function: Int, fingerprint: UInt64?, now: Timestamp, effects: inout Effects
+    ) -> SubmitOutcome {
+        let slot = create(request, function: function, fingerprint: fingerprint ?? 0, now: now, effects: &effects)
+        if let key = request.idempotencyKey, let fingerprint {
+            idempotency[key] = IdempotencyEntry(taskID: tasks[slot: slot].id, fingerprint: fingerprint)
+        }
+        return .created(tasks[slot: slot])
+    }
+
+    /// Creates the task and returns its slot.
     private mutating func create(
-        _ request: SubmitRequest, fingerprint: UInt64, now: Timestamp, effects: inout Effects
-    ) -> TaskID {
+        _ request: SubmitRequest, function functionIndex: Int, fingerprint: UInt64, now: Timestamp,
+        effects: inout Effects
+    ) -> Int {
         let id = TaskID(rawValue: nextTaskID)
         nextTaskID += 1
         // Share one string storage per function name across all its tasks.
-        let functionIndex = functionIndex[request.function]!
         let maxRetries = request.maxRetries ?? configuration.defaultMaxRetries
         var record = TaskRecord(
             id: id, request: request, function: functionNames[functionIndex], functionIndex: functionIndex,
@@ -135,16 +173,17 @@ extension SchedulerCore {
         counters.submitted += 1
         functionCounts[functionIndex].submitted += 1
         functionCounts[functionIndex].move(from: nil, to: .pending)
-        schedule(id, now: now, effects: &effects)
-        return id
+        schedule(at: slot, now: now, effects: &effects)
+        return slot
     }
 
-    private func validate(_ request: SubmitRequest) throws(SchedulerError) {
+    /// Checks a request against the limits and returns its function's interned index.
+    private func validate(_ request: SubmitRequest) throws(SchedulerError) -> Int {
         let name = request.function
         guard isValidFunctionName(name) else {
             throw SchedulerError(.invalidArgument, functionNameRule, field: .function)
         }
-        guard functionIndex[name] != nil else {
+        guard let function = functionIndex[name] else {
             throw SchedulerError(.unknownFunction, "no worker offers the function '\(name)'", field: .function)
         }
         guard configuration.priorityRange.contains(request.priority) else {
@@ -191,6 +230,7 @@ extension SchedulerCore {
                     field: .callbackURL)
             }
         }
+        return function
     }
 
     /// The one rule for function names, at submission and at registration: 1 to `maxFunctionNameLength`

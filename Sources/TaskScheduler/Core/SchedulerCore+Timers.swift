@@ -78,8 +78,8 @@ extension SchedulerCore {
             // The worker keeps the capacity until it confirms the stop or reports; its report changes nothing.
             requestStop(id, on: workerID, effects: &effects)
         } else {
-            workers[workerID]!.outbox.removeAll { $0 == id }
-            workers[workerID]!.held.remove(id)
+            workers[registered: workerID].outbox.removeAll { $0 == id }
+            workers[registered: workerID].held.remove(id)
             fill(workerID, now: now, effects: &effects)
         }
     }

@@ -43,7 +43,7 @@ extension SchedulerCore {
             id: id, name: registration.name, functions: Set(indexes.map { functionNames[$0] }),
             capacity: registration.capacity, lease: registration.lease, registeredAt: now, lastSeenAt: now)
         worker.functionIndexes = indexes.sorted()
-        workers[id] = worker
+        workers.insert(worker)
         announce(.workerJoined(WorkerSummary(worker)), &effects)
         if let lease = registration.lease {
             leaseDeadlines[id] = now + lease
@@ -102,9 +102,9 @@ extension SchedulerCore {
         worker workerID: WorkerID, results: [WorkerResult] = [], confirms: [WorkerConfirm] = [],
         maxAssignments: Int, takeCancelRequests: Bool = true, now: Timestamp, effects: inout Effects
     ) throws(SchedulerError) -> WorkerMail {
-        guard let worker = workers.index(forKey: workerID) else { throw missingWorker(workerID) }
-        workers.values[worker].lastSeenAt = now
-        if let lease = workers.values[worker].lease { leaseDeadlines[workerID] = now + lease }
+        guard let worker = workers.slot(of: workerID) else { throw missingWorker(workerID) }
+        workers[slot: worker].lastSeenAt = now
+        if let lease = workers[slot: worker].lease { leaseDeadlines[workerID] = now + lease }
         var mail = WorkerMail()
         if !results.isEmpty { mail.resultAcks.reserveCapacity(results.count) }
         for result in results {
@@ -117,7 +117,7 @@ extension SchedulerCore {
         fill(workerID, now: now, effects: &effects)
         deliver(
             worker, into: &mail, maxAssignments: maxAssignments, takeCancelRequests: takeCancelRequests, at: now)
-        if !effects.signaledWorkers.isEmpty && !workers.values[worker].hasMail {
+        if !effects.signaledWorkers.isEmpty && !workers[slot: worker].hasMail {
             // The worker is here and took everything: no need to signal it.
             effects.signaledWorkers.removeAll { $0.worker == workerID }
         }
@@ -126,10 +126,10 @@ extension SchedulerCore {
 
     /// Moves up to `maxAssignments` tasks from the worker's outbox, and its cancel requests, into `mail`.
     mutating func deliver(
-        _ worker: Dictionary<WorkerID, WorkerRecord>.Index, into mail: inout WorkerMail, maxAssignments: Int,
+        _ worker: Int, into mail: inout WorkerMail, maxAssignments: Int,
         takeCancelRequests: Bool = true, at time: Timestamp
     ) {
-        while mail.assignments.count < maxAssignments, let id = workers.values[worker].outbox.popFirst() {
+        while mail.assignments.count < maxAssignments, let id = workers[slot: worker].outbox.popFirst() {
             let task = tasks.slot(of: id)!
             tasks[slot: task].deliveredAt = time
             let timeout = tasks[slot: task].timeout
@@ -140,16 +140,16 @@ extension SchedulerCore {
                     deadline: timeout.map { tasks[slot: task].startedAt! + $0 },
                     traceparent: tasks[slot: task].traceparent))
         }
-        if takeCancelRequests && !workers.values[worker].cancelRequests.isEmpty {
-            mail.cancelRequests.append(contentsOf: workers.values[worker].cancelRequests)
-            workers.values[worker].cancelRequests.removeAll()
+        if takeCancelRequests && !workers[slot: worker].cancelRequests.isEmpty {
+            mail.cancelRequests.append(contentsOf: workers[slot: worker].cancelRequests)
+            workers[slot: worker].cancelRequests.removeAll()
         }
     }
 
     /// Takes the cancel requests waiting for a worker without reporting anything.
     package mutating func takeCancelRequests(worker workerID: WorkerID) -> [TaskID] {
         guard let requests = workers[workerID]?.cancelRequests, !requests.isEmpty else { return [] }
-        workers[workerID]!.cancelRequests.removeAll()
+        workers[registered: workerID].cancelRequests.removeAll()
         return requests
     }
 
@@ -181,7 +181,7 @@ extension SchedulerCore {
 
     /// All registered workers, in registration order.
     package var allWorkers: [WorkerRecord] {
-        workers.values.sorted { $0.id < $1.id }
+        workers.all.sorted { $0.id < $1.id }
     }
 
     private mutating func handleResult(
@@ -196,7 +196,7 @@ extension SchedulerCore {
         // A report on a task still in the worker's outbox cannot come from a run of it: the worker never got it.
         guard tasks[slot: task].delivered else { return .notHolder }
         let state = tasks[slot: task].state
-        workers[workerID]!.held.remove(id)
+        workers[registered: workerID].held.remove(id)
         let limits = configuration.logs
         switch state {
         case .running:
@@ -242,7 +242,7 @@ extension SchedulerCore {
         }
         switch confirm.kind {
         case .canceled, .cancelNotFound:
-            workers[workerID]!.held.remove(id)
+            workers[registered: workerID].held.remove(id)
             transition(id, to: .canceled, now: now, effects: &effects) { $0.cancel?.confirm = confirm.kind }
         case .cancelFailed:
             transition(id, to: .running, now: now, effects: &effects) { $0.cancel?.confirm = .cancelFailed }
@@ -253,7 +253,7 @@ extension SchedulerCore {
     /// Frees the capacity a worker spent on a task that is no longer its own; false if it held no such task.
     @discardableResult
     private mutating func releaseZombie(_ id: TaskID, from workerID: WorkerID) -> Bool {
-        guard workers[workerID]!.held.remove(id) != nil else { return false }
+        guard workers[registered: workerID].held.remove(id) != nil else { return false }
         return true
     }
 
@@ -283,7 +283,7 @@ extension SchedulerCore {
     package mutating func removeWorker(
         _ workerID: WorkerID, reason: WorkerExit, now: Timestamp, effects: inout Effects
     ) -> Bool {
-        guard let worker = workers.removeValue(forKey: workerID) else { return false }
+        guard let worker = workers.remove(workerID) else { return false }
         announce(.workerLeft(WorkerSummary(worker), reason), &effects)
         leaseDeadlines[workerID] = nil
         if let parked = worker.parkedPoll {

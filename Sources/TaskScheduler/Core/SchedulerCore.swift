@@ -15,7 +15,7 @@ package struct SchedulerCore: Sendable {
     var tasks = TaskTable()
     var nextTaskID: UInt64
     var pending = PendingQueues()
-    var workers: [WorkerID: WorkerRecord] = [:]
+    var workers = WorkerTable()
     /// Function names interned to small indexes: queues and worker lookups never hash a name on the hot path.
     var functionIndex: [String: Int] = [:]
     var functionNames: [String] = []
@@ -100,6 +100,16 @@ package struct SchedulerCore: Sendable {
         _ update: (inout TaskRecord) -> Void = { _ in }
     ) -> Bool {
         guard let index = tasks.slot(of: id) else { return false }
+        return transition(at: index, to: next, now: now, effects: &effects, update)
+    }
+
+    /// `transition(_:to:now:effects:_:)` for the task in a live slot.
+    @discardableResult
+    mutating func transition(
+        at index: Int, to next: TaskState, now: Timestamp, effects: inout Effects,
+        _ update: (inout TaskRecord) -> Void = { _ in }
+    ) -> Bool {
+        let id = tasks[slot: index].id
         let from = tasks[slot: index].state
         guard from.canTransition(to: next) else {
             counters.illegalTransitions += 1
@@ -196,12 +206,17 @@ package struct SchedulerCore: Sendable {
     /// Schedules a pending task: onto the least-loaded worker with room that offers its function, else into the
     /// queue (at the front for a re-queued task).
     mutating func schedule(_ id: TaskID, now: Timestamp, effects: inout Effects, requeued: Bool = false) {
-        let index = tasks.slot(of: id)!
+        schedule(at: tasks.slot(of: id)!, now: now, effects: &effects, requeued: requeued)
+    }
+
+    /// `schedule(_:now:effects:requeued:)` for the task in a live slot.
+    mutating func schedule(at index: Int, now: Timestamp, effects: inout Effects, requeued: Bool = false) {
         let function = Int(tasks[slot: index].functionIndex)
         if let worker = leastLoadedWorker(offering: function) {
-            assign(id, to: worker, now: now, effects: &effects)
+            assign(at: index, to: worker, now: now, effects: &effects)
         } else {
-            let seq = pending.enqueue(id, function: function, priority: tasks[slot: index].priority, atFront: requeued)
+            let seq = pending.enqueue(
+                tasks[slot: index].id, function: function, priority: tasks[slot: index].priority, atFront: requeued)
             tasks[slot: index].queueSeq = seq
         }
     }
@@ -210,9 +225,9 @@ package struct SchedulerCore: Sendable {
         guard function < workersByFunction.count else { return nil }
         var best: (id: WorkerID, load: Int)?
         for id in workersByFunction[function] {
-            let worker = workers.index(forKey: id)!
-            let load = workers.values[worker].load
-            guard load < workers.values[worker].capacity else { continue }
+            let worker = workers.slot(of: id)!
+            let load = workers[slot: worker].load
+            guard load < workers[slot: worker].capacity else { continue }
             if let current = best, current.load <= load { continue }
             best = (id, load)
         }
@@ -231,13 +246,20 @@ package struct SchedulerCore: Sendable {
 
     /// Hands a pending task to a worker's outbox.
     mutating func assign(_ id: TaskID, to workerID: WorkerID, now: Timestamp, effects: inout Effects) {
-        if observing, let index = tasks.slot(of: id), tasks[slot: index].state == .pending {
+        guard let index = tasks.slot(of: id) else { return }
+        assign(at: index, to: workerID, now: now, effects: &effects)
+    }
+
+    /// `assign(_:to:now:effects:)` for the task in a live slot.
+    mutating func assign(at index: Int, to workerID: WorkerID, now: Timestamp, effects: inout Effects) {
+        if observing, tasks[slot: index].state == .pending {
             // Pending since its last change: its submission, or its return to the queue.
             effects.observations.append(.queueWait(now - tasks[slot: index].updatedAt))
         }
-        let worker = workers.index(forKey: workerID)!
-        let name = workers.values[worker].name
-        let assigned = transition(id, to: .running, now: now, effects: &effects) { record in
+        let id = tasks[slot: index].id
+        let worker = workers.slot(of: workerID)!
+        let name = workers[slot: worker].name
+        let assigned = transition(at: index, to: .running, now: now, effects: &effects) { record in
             record.beginAttempt(on: workerID, name: name, now: now)
             record.holder = workerID
             record.startedAt = now
@@ -245,10 +267,9 @@ package struct SchedulerCore: Sendable {
             record.queueSeq = 0
         }
         guard assigned else { return }
-        workers.values[worker].held.insert(id)
-        workers.values[worker].outbox.append(id)
+        workers[slot: worker].held.insert(id)
+        workers[slot: worker].outbox.append(id)
         effects.signal(workerID, cancelRequests: false)
-        let index = tasks.slot(of: id)!
         if let timeout = tasks[slot: index].timeout {
             addTimer(at: now + timeout, .taskTimeout(id, attempt: tasks[slot: index].attempt))
         }
@@ -256,16 +277,16 @@ package struct SchedulerCore: Sendable {
 
     /// Asks a worker to stop a task, through its mailbox.
     mutating func requestStop(_ id: TaskID, on workerID: WorkerID, effects: inout Effects) {
-        workers[workerID]!.cancelRequests.append(id)
+        workers[registered: workerID].cancelRequests.append(id)
         effects.signal(workerID, cancelRequests: true)
     }
 
     /// Fills a worker's free capacity from the queue.
     mutating func fill(_ workerID: WorkerID, now: Timestamp, effects: inout Effects) {
-        guard pending.count > 0, let worker = workers.index(forKey: workerID), !workers.values[worker].draining
+        guard pending.count > 0, let worker = workers.slot(of: workerID), !workers[slot: worker].draining
         else { return }
-        while workers.values[worker].hasCapacity, pending.count > 0,
-            let id = popPending(among: workers.values[worker].functionIndexes)
+        while workers[slot: worker].hasCapacity, pending.count > 0,
+            let id = popPending(among: workers[slot: worker].functionIndexes)
         {
             assign(id, to: workerID, now: now, effects: &effects)
         }
@@ -274,8 +295,8 @@ package struct SchedulerCore: Sendable {
     mutating func popPending(among functions: [Int]) -> TaskID? {
         let tasks = self.tasks
         return pending.pop(among: functions) { entry in
-            guard let record = tasks[entry.id] else { return false }
-            return record.state == .pending && record.queueSeq == entry.seq
+            guard let slot = tasks.slot(of: entry.id) else { return false }
+            return tasks[slot: slot].state == .pending && tasks[slot: slot].queueSeq == entry.seq
         }
     }
 
@@ -283,8 +304,8 @@ package struct SchedulerCore: Sendable {
     mutating func forgetPending(function: Int) {
         let tasks = self.tasks
         pending.forget(function: function) { entry in
-            guard let record = tasks[entry.id] else { return false }
-            return record.state == .pending && record.queueSeq == entry.seq
+            guard let slot = tasks.slot(of: entry.id) else { return false }
+            return tasks[slot: slot].state == .pending && tasks[slot: slot].queueSeq == entry.seq
         }
     }
 }

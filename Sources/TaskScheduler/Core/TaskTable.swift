@@ -23,7 +23,7 @@ struct TaskTable: Sendable {
 
     /// The record in a live slot, readable and writable in place.
     subscript(slot slot: Int) -> TaskRecord {
-        get { records[slot]! }
+        _read { yield records[slot]! }
         _modify { yield &records[slot]! }
     }
 
