@@ -12,6 +12,10 @@
 #   METRICS=0 runs taskgate with --no-metrics (default: metrics on, as `taskgate serve` runs), to show what they cost.
 #   TLS=1 serves HTTPS from both servers (libmicrohttpd's TLS) with the same self-signed certificate, made here with
 #   openssl (EC P-256); wrk speaks TLS to both. Ratio = taskgate / C over TLS.
+#   EARLIER=path/to/taskgate adds a third server, an earlier tree's build (e.g. from a `git worktree`), to the same
+#   interleaved rounds of part 1, with EARLIER_FLAGS as its extra serve flags (default none: trees before issue 13
+#   have no --durability; set it to "--durability memory" for later ones). Its ratio to C shows what the machine does
+#   to the ratio, apart from the code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -21,6 +25,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 swift build -c release --product taskgate 2>&1 | grep -E "error" || true
 mkdir -p .build/bench
+# shellcheck disable=SC2046 # pkg-config's flags are meant to split
 cc -O2 -o .build/bench/c-baseline Benchmarks/http/c-baseline.c $(pkg-config --cflags --libs libmicrohttpd)
 
 pids=()
@@ -60,23 +65,49 @@ start .build/bench/tg.out .build/release/taskgate serve --durability memory --po
   --http-threads "$threads" ${token_flags[@]+"${token_flags[@]}"} ${tls_tg[@]+"${tls_tg[@]}"}
 tg_url=$started_url
 tg_pid=$started_pid
+earlier_url=""
+if [ -n "${EARLIER:-}" ]; then
+  # shellcheck disable=SC2086 # the extra flags are meant to split
+  start .build/bench/earlier.out "$EARLIER" serve --port 0 --workers 2 --queue-limit 10000000 ${EARLIER_FLAGS:-} \
+    --http-threads "$threads" ${token_flags[@]+"${token_flags[@]}"} ${tls_tg[@]+"${tls_tg[@]}"}
+  earlier_url=$started_url
+fi
 id=$(curl -s ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$tg_url/tasks" ${auth[@]+"${auth[@]}"} -H 'Content-Type: application/json' -H 'Prefer: wait=5' \
   -d '{"function":"echo","args":{"i":1}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
 echo "== $(nproc) cores; wrk -t2 -c64 -d${duration}s; $rounds interleaved rounds; http threads $threads (both); auth ${AUTH:-0}; metrics ${METRICS:-1}; tls ${TLS:-0}"
 : >.build/bench/get-c; : >.build/bench/get-tg; : >.build/bench/post-c; : >.build/bench/post-tg
+: >.build/bench/get-earlier; : >.build/bench/post-earlier
+earlier_id=""
+if [ -n "$earlier_url" ]; then
+  earlier_id=$(curl -s ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$earlier_url/tasks" ${auth[@]+"${auth[@]}"} \
+    -H 'Content-Type: application/json' -H 'Prefer: wait=5' -d '{"function":"echo","args":{"i":1}}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+fi
 for round in $(seq 1 "$rounds"); do
   wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$c_url/tasks/$id" | rps >>.build/bench/get-c
   wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$tg_url/tasks/$id" | rps >>.build/bench/get-tg
+  if [ -n "$earlier_url" ]; then
+    wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} "$earlier_url/tasks/$earlier_id" | rps >>.build/bench/get-earlier
+  fi
   wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} -s Benchmarks/http/post-echo.lua "$c_url/tasks" | rps >>.build/bench/post-c
   wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} -s Benchmarks/http/post-echo.lua "$tg_url/tasks" | rps >>.build/bench/post-tg
-  echo "round $round: GET C $(tail -1 .build/bench/get-c) taskgate $(tail -1 .build/bench/get-tg);" \
-    "POST C $(tail -1 .build/bench/post-c) taskgate $(tail -1 .build/bench/post-tg) req/s"
+  if [ -n "$earlier_url" ]; then
+    wrk -t2 -c64 -d"${duration}s" ${auth[@]+"${auth[@]}"} -s Benchmarks/http/post-echo.lua "$earlier_url/tasks" | rps \
+      >>.build/bench/post-earlier
+  fi
+  echo "round $round: GET C $(tail -1 .build/bench/get-c) taskgate $(tail -1 .build/bench/get-tg)" \
+    "${earlier_url:+earlier $(tail -1 .build/bench/get-earlier)}; POST C $(tail -1 .build/bench/post-c)" \
+    "taskgate $(tail -1 .build/bench/post-tg) ${earlier_url:+earlier $(tail -1 .build/bench/post-earlier)} req/s"
 done
 for kind in get post; do
   c=$(median <.build/bench/$kind-c)
   tg=$(median <.build/bench/$kind-tg)
   echo "median $kind: C $c req/s, taskgate $tg req/s, ratio $(awk -v a="$tg" -v b="$c" 'BEGIN {printf "%.2f", a/b}')"
+  if [ -n "$earlier_url" ]; then
+    early=$(median <.build/bench/$kind-earlier)
+    echo "median $kind: earlier tree $early req/s, ratio $(awk -v a="$early" -v b="$c" 'BEGIN {printf "%.2f", a/b}')"
+  fi
 done
 
 if [ "${BENCH_ONLY_RPS:-0}" = 1 ]; then exit 0; fi  # skip parts 2 and 3
