@@ -159,7 +159,7 @@ let package = Package(
             path: "Benchmarks/ClientBench"
         ),
         .testTarget(name: "TaskSchedulerTests", dependencies: ["TaskScheduler", "TaskGateTesting"]),
-        .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI", "TaskGateTesting"]),
+        .testTarget(name: "TaskGateAPITests", dependencies: ["TaskGateAPI", "TaskGateSupport", "TaskGateTesting"]),
         .testTarget(
             name: "TaskGateStoreTests", dependencies: ["TaskGateStore", "CSQLite", "TaskScheduler", "TaskGateTesting"]),
         .testTarget(

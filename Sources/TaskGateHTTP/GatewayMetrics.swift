@@ -8,16 +8,18 @@ import TaskScheduler
 ///
 /// Counting stays off the hot path. Task and cancel counts, queue depths, workers and slots are read from the
 /// scheduler at scrape time (the core keeps them as plain integers under the lock each event takes anyway). HTTP
-/// request counts go to a fixed table of atomics (no lock, no allocation, no dictionary). The histograms are
-/// swift-prometheus histograms; the scheduler's are fed outside its lock after each event.
+/// request counts go to a fixed table of atomics (no lock, no allocation, no dictionary). The histograms recorded
+/// per request or per task are `LockFreeHistogram`s (atomics too), rendered after the registry's own metrics; the
+/// scheduler's are fed outside its lock after each event. The store's, recorded once per commit on its writer
+/// thread, are swift-prometheus histograms.
 public final class GatewayMetrics: Sendable {
     /// The registry rendered by `/metrics`.
     public let registry: PrometheusCollectorRegistry
 
-    private let queueWait: DurationHistogram
-    private let runTime: DurationHistogram
-    private let cancelConfirm: DurationHistogram
-    private let requestDurations: [DurationHistogram]
+    private let queueWait: LockFreeHistogram
+    private let runTime: LockFreeHistogram
+    private let cancelConfirm: LockFreeHistogram
+    private let requestDurations: [LockFreeHistogram]
     private let requestCounts: RequestCounts
     private let storeCommit: DurationHistogram
     private let storeBatch: ValueHistogram
@@ -42,28 +44,12 @@ public final class GatewayMetrics: Sendable {
     public init() {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        queueWait = registry.makeDurationHistogram(
-            descriptor: Self.descriptor(
-                "taskgate_task_queue_wait_seconds",
-                help: "Time tasks spent pending before a worker took them, per attempt."), labels: [],
-            buckets: Self.taskBuckets)
-        runTime = registry.makeDurationHistogram(
-            descriptor: Self.descriptor(
-                "taskgate_task_run_seconds",
-                help: "Time from a task's hand-over to its worker until its run ended (result, cancel, timeout, retry)."
-            ), labels: [],
-            buckets: Self.taskBuckets)
-        cancelConfirm = registry.makeDurationHistogram(
-            descriptor: Self.descriptor(
-                "taskgate_cancel_confirm_seconds",
-                help: "Time from a cancel request sent to a worker until the worker's confirm."), labels: [],
-            buckets: Self.confirmBuckets)
+        queueWait = LockFreeHistogram(name: Self.queueWaitName, buckets: Self.taskBuckets)
+        runTime = LockFreeHistogram(name: Self.runName, buckets: Self.taskBuckets)
+        cancelConfirm = LockFreeHistogram(name: Self.cancelConfirmName, buckets: Self.confirmBuckets)
         requestDurations = MetricRoute.allCases.map { route in
-            registry.makeDurationHistogram(
-                descriptor: Self.descriptor(
-                    "taskgate_http_request_duration_seconds",
-                    help: "Time from a request's headers to its answer being queued, parked time included."),
-                labels: [("route", route.label)], buckets: Self.requestBuckets)
+            LockFreeHistogram(
+                name: Self.requestDurationName, labels: [("route", route.label)], buckets: Self.requestBuckets)
         }
         requestCounts = RequestCounts()
         storeCommit = registry.makeDurationHistogram(
@@ -75,6 +61,35 @@ public final class GatewayMetrics: Sendable {
             descriptor: Self.descriptor(
                 "taskgate_store_batch_changes", help: "Changes (task rows written) per committed store transaction."),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096])
+    }
+
+    private static let queueWaitName = "taskgate_task_queue_wait_seconds"
+    private static let runName = "taskgate_task_run_seconds"
+    private static let cancelConfirmName = "taskgate_cancel_confirm_seconds"
+    private static let requestDurationName = "taskgate_http_request_duration_seconds"
+
+    /// The lock-free histograms by family: name, help, series.
+    private var families: [(String, String, [LockFreeHistogram])] {
+        [
+            (
+                Self.queueWaitName, "Time tasks spent pending before a worker took them, per attempt.",
+                [queueWait]
+            ),
+            (
+                Self.runName,
+                "Time from a task's hand-over to its worker until its run ended (result, cancel, timeout, retry).",
+                [runTime]
+            ),
+            (
+                Self.cancelConfirmName, "Time from a cancel request sent to a worker until the worker's confirm.",
+                [cancelConfirm]
+            ),
+            (
+                Self.requestDurationName,
+                "Time from a request's headers to its answer being queued, parked time included.",
+                requestDurations
+            ),
+        ]
     }
 
     private static let commitBuckets: [Duration] = [
@@ -119,7 +134,12 @@ public final class GatewayMetrics: Sendable {
         scrape.withLock { _ in
             publish(snapshot, parked: parked, connections: connections, now: now)
             publish(store)
-            return registry.emitToBuffer()
+            var buffer = registry.emitToBuffer()
+            for (name, help, series) in families {
+                LockFreeHistogram.header(name: name, help: help, into: &buffer)
+                for histogram in series { histogram.render(into: &buffer) }
+            }
+            return buffer
         }
     }
 

@@ -3,12 +3,10 @@
 extension Duration {
     /// The duration as whole nanoseconds, saturating at the ends of `Int64`.
     package var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds > 0 ? .max : .min }
-        let (sum, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds > 0 ? .max : .min }
-        return sum
+        // `components` divides the 128-bit attoseconds by 10^18; within ±9.2 s a 64-bit division does.
+        let attoseconds = self.attoseconds
+        if let small = Int64(exactly: attoseconds) { return small / 1_000_000_000 }
+        return Int64(clamping: attoseconds / 1_000_000_000)
     }
 
     /// The duration as fractional seconds.
