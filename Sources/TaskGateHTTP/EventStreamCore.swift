@@ -188,10 +188,9 @@ struct EventStreamCore {
         for pending in events {
             let number = nextNumber
             nextNumber += 1
-            let head = Array("id: \(run)-\(number)\nevent: \(pending.name)\ndata: ".utf8)
             let event = Event(
-                number: number, subject: pending.subject, text: head + pending.data + Self.end,
-                textWithResult: pending.dataWithResult.map { head + $0 + Self.end })
+                number: number, subject: pending.subject, text: frame(number, pending.name, pending.data),
+                textWithResult: pending.dataWithResult.map { frame(number, pending.name, $0) })
             history.append(event)
             historyWeight += event.weight
             while history.count > historyLimit || (history.count > 1 && historyWeight > historyBytes) {
@@ -208,20 +207,62 @@ struct EventStreamCore {
         return wake
     }
 
-    /// Appends `event` to stream `id` if its filter admits it; drops the stream if that puts it too far behind.
-    private mutating func deliver(_ event: Event, to id: StreamID, waking wake: inout [StreamID]) {
-        guard var stream = streams.removeValue(forKey: id) else { return }
-        defer { streams[id] = stream }
-        guard stream.filter.admits(event), !stream.ending else { return }
-        Self.append(event, to: &stream)
-        if stream.unsent > bufferLimit { drop(&stream) }
-        if stream.waiting {
-            stream.waiting = false
-            wake.append(id)
+    /// An event's lines, `id: RUN-NUMBER`, `event: NAME` and `data: DATA`, and the blank line that ends it, written
+    /// into one buffer of the right size (one allocation per event: this runs for every change while streams are
+    /// open).
+    private func frame(_ number: UInt64, _ name: String, _ data: [UInt8]) -> [UInt8] {
+        var text: [UInt8] = []
+        text.reserveCapacity(4 + run.utf8.count + 21 + 8 + name.utf8.count + 7 + data.count + 2)
+        text.append(contentsOf: "id: ".utf8)
+        text.append(contentsOf: run.utf8)
+        text.append(UInt8(ascii: "-"))
+        Self.appendDecimal(number, to: &text)
+        text.append(contentsOf: "\nevent: ".utf8)
+        text.append(contentsOf: name.utf8)
+        text.append(contentsOf: "\ndata: ".utf8)
+        text.append(contentsOf: data)
+        text.append(contentsOf: "\n\n".utf8)
+        return text
+    }
+
+    /// Appends `value` in decimal digits.
+    static func appendDecimal(_ value: UInt64, to text: inout [UInt8]) {
+        var digits: (UInt64, Int) = (1, 1)
+        while value / digits.0 >= 10 {
+            digits.0 *= 10
+            digits.1 += 1
+        }
+        var rest = value
+        var scale = digits.0
+        for _ in 0..<digits.1 {
+            text.append(UInt8(ascii: "0") + UInt8(rest / scale))
+            rest %= scale
+            scale /= 10
         }
     }
 
-    private static let end = Array("\n\n".utf8)
+    /// Appends `event` to stream `id` if its filter admits it; drops the stream if that puts it too far behind.
+    private mutating func deliver(_ event: Event, to id: StreamID, waking wake: inout [StreamID]) {
+        // In place through the dictionary's index (one hash; taking the stream out and putting it back was two).
+        guard let index = streams.index(forKey: id) else { return }
+        guard streams.values[index].filter.admits(event), !streams.values[index].ending else { return }
+        Self.append(event, to: &streams.values[index])
+        if streams.values[index].unsent > bufferLimit {
+            var stream = streams.remove(at: index).value
+            drop(&stream)
+            Self.wakeIfWaiting(&stream, id, &wake)
+            streams[id] = stream
+        } else {
+            Self.wakeIfWaiting(&streams.values[index], id, &wake)
+        }
+    }
+
+    /// A stream that waited for bytes has some now: it is woken (once).
+    private static func wakeIfWaiting(_ stream: inout Stream, _ id: StreamID, _ wake: inout [StreamID]) {
+        guard stream.waiting else { return }
+        stream.waiting = false
+        wake.append(id)
+    }
 
     /// A comment line to every stream with nothing unsent, so that idle connections show they are alive and a gone
     /// client is noticed. Returns the streams to wake.

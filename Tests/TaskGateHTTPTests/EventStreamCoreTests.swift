@@ -61,6 +61,14 @@ import Testing
                 """)
     }
 
+    @Test func eventNumbersAreWrittenInDecimal() {
+        for value: UInt64 in [0, 9, 10, 99, 100, 12_345, 1 << 32, .max] {
+            var text: [UInt8] = []
+            EventStreamCore.appendDecimal(value, to: &text)
+            #expect(String(decoding: text, as: UTF8.self) == String(value))
+        }
+    }
+
     @Test func filtersSelectByKindIdFunctionAndStateAndResultsOnlyOnRequest() throws {
         var core = core()
         let byID = try open(&core, .init(workers: false, ids: [TaskID(rawValue: 2)]), nil)

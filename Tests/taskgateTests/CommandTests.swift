@@ -46,14 +46,18 @@ import Testing
             let (process, client) = try await startServe(["--durability", "memory", "--workers", "1"], connections: 4)
         else { return }
         defer { process.signal(SIGKILL) }
+        // The in-process slot registers as its service starts, maybe after the port opened; a stream opened before
+        // that would rightly get its `joined` event.
+        let workers = try await awaitStat(client, "workers", equals: 1)
+        try #require(workers == 1, "the in-process slot did not register within 30 s")
         let opened = try await client.events("/events")
         #expect(opened.status == 200)
         let streams = try await awaitStat(client, "event_streams", equals: 1)
         try #require(streams == 1, "the stream was not open within 30 s")
         process.signal(SIGTERM)
-        var events = 0
-        for try await _ in opened.events { events += 1 }
-        #expect(events == 0, "the stream ended without an event")
+        var events: [TestEvent] = []
+        for try await event in opened.events { events.append(event) }
+        #expect(events.isEmpty, "the stream ended without an event: \(events)")
         #expect(await process.waitForExit() == 0)
         try await client.shutdown()
     }
