@@ -29,6 +29,13 @@ public final class EventHub: Sendable {
         public var queueLimit = 1_000_000
         /// A comment line to idle streams this often.
         public var heartbeat: Duration = .seconds(15)
+        /// After a pass that rendered at least `busyBatch` changes (a load), the stream thread waits this long before
+        /// it looks again, so that the next pass takes a batch: under load it wakes (and wakes the streams' connections)
+        /// a few thousand times a second instead of once per handful of changes, and the scheduler writes its eventfd
+        /// as rarely. An event then reaches its streams up to this much later; a lone change is sent at once.
+        public var coalesce: Duration = .microseconds(500)
+        /// See `coalesce`.
+        public var busyBatch = 16
 
         /// The defaults.
         public init() {}
@@ -209,7 +216,8 @@ public final class EventHub: Sendable {
     }
 
     /// Renders and publishes what was queued, then resumes the streams that were waiting. On the stream thread.
-    func pump() {
+    @discardableResult
+    func pump() -> Int {
         let (changes, lost) = incoming.withLock { incoming in
             defer {
                 incoming.changes = []
@@ -225,6 +233,7 @@ public final class EventHub: Sendable {
             wake += core.publish(pending)
             return wake
         }
+        return changes.count
     }
 
     /// A comment line to idle streams. On the stream thread.
@@ -360,7 +369,12 @@ final class EventPump: @unchecked Sendable {
             if poll(&poller, 1, max(1, milliseconds)) > 0 {
                 var value: eventfd_t = 0
                 _ = eventfd_read(wakeFD, &value)
-                hub.pump()
+                if hub.pump() >= hub.configuration.busyBatch, hub.configuration.coalesce > .zero {
+                    let nanoseconds = hub.configuration.coalesce.nanoseconds
+                    var pause = timespec(
+                        tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+                    _ = nanosleep(&pause, nil)
+                }
             }
             if ContinuousClock.now - lastHeartbeat >= interval {
                 lastHeartbeat = .now
