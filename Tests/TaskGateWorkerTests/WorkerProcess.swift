@@ -27,34 +27,28 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A named pipe a command writes its pid into: reading it blocks until the command has really started.
+/// A file a command writes its pid into (`echo $$ > path`): `read` waits until the command has really started.
+/// It polls, with a deadline: a named pipe's `open` blocked for ever when the command never ran (a task failed
+/// before its worker started it, on a loaded machine), and the whole test run hung behind it.
 struct PIDChannel {
     let path: String
 
     init() throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-pid-\(UUID().uuidString)").path
-        guard mkfifo(path, 0o600) == 0 else { throw TestFailure("mkfifo failed: \(errno)") }
     }
 
-    /// The next pid written (blocks a dispatch thread, not the test's).
-    func read() async -> Int32? {
-        let path = path
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                // open blocks until the command opens its end; read until it closes it.
-                let fd = open(path, O_RDONLY)
-                var bytes: [UInt8] = []
-                var buffer = [UInt8](repeating: 0, count: 64)
-                while fd >= 0 {
-                    let count = Glibc.read(fd, &buffer, buffer.count)
-                    if count <= 0 { break }
-                    bytes += buffer[0..<count]
-                }
-                if fd >= 0 { close(fd) }
-                let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                continuation.resume(returning: Int32(text))
+    /// The pid written, once a whole line is there; nil after `bound` without one.
+    func read(bound: Duration = .seconds(60)) async -> Int32? {
+        let deadline = ContinuousClock.now + bound
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8), text.hasSuffix("\n"),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                return pid
             }
+            try? await Task.sleep(for: .milliseconds(20))
         }
+        return nil
     }
 
     func remove() { unlink(path) }

@@ -87,8 +87,9 @@ import Testing
         #expect(first.contains("taskgate \(client.baseURL)"), "\(first)")
         #expect(first.contains("load 0/2 slots"), "\(first)")
 
-        // Work appears: a running sleep task, and a failure with its reason.
-        _ = try await client.post("/tasks", json: #"{"function":"sleep","args":{"seconds":5}}"#)
+        // Work appears: a running sleep task, and a failure with its reason. The sleep outlasts the test (a busy
+        // machine may take longer than a short one to show it running); the server's stop cancels it.
+        _ = try await client.post("/tasks", json: #"{"function":"sleep","args":{"seconds":300}}"#)
         _ = try await client.post(
             "/tasks", json: #"{"function":"fail","args":"on purpose"}"#, headers: ["Prefer": "wait=5"])
         let busy = try await tmux.waitForScreen {
