@@ -254,6 +254,9 @@ func withTaskGateClient(
     isolation: isolated (any Actor)? = #isolation, _ body: (TaskGateClient) async throws -> Void
 ) async throws {
     var configuration = TaskGateClient.Configuration(baseURL: server.baseURL)
+    // A CPU-starved test process can take longer than the default 3 s to see its own loopback connect complete
+    // (seen under stress-ng --cpu 2); the tests that are about timeouts set theirs in `configure`.
+    configuration.connectTimeout = .seconds(30)
     configure(&configuration)
     let client = TaskGateClient(configuration: configuration)
     do {
