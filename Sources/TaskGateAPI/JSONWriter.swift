@@ -93,14 +93,13 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func appendDigits(_ value: Int64) {
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            guard value != .min else {
-                bytes.append(contentsOf: "9223372036854775808".utf8)
-                return
-            }
-        }
-        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        Self.appendDecimal(value.magnitude, to: &bytes)
+    }
+
+    /// Appends `value` in decimal digits, without going through `String` (event ids, durations, numbers).
+    public static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
+        var magnitude = value
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written from the back
         let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
             var index = buffer.count
@@ -136,37 +135,26 @@ public struct JSONWriter: Sendable {
     /// printing (this runs in every task answer that shows an attempt).
     public mutating func seconds(nanoseconds: Int64) {
         beforeValue()
-        var value = nanoseconds
-        if value < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            value = value == .min ? .max : -value
-        }
-        appendDigits(UInt64(value / 1_000_000_000))
-        var fraction = value % 1_000_000_000
+        if nanoseconds < 0 { bytes.append(UInt8(ascii: "-")) }
+        let magnitude = nanoseconds.magnitude
+        Self.appendDecimal(magnitude / 1_000_000_000, to: &bytes)
+        var fraction = magnitude % 1_000_000_000
         guard fraction > 0 else { return }
         bytes.append(UInt8(ascii: "."))
-        var digits = 9
+        // Nine places, less the trailing zeros; the leading ones written before the significant digits.
+        var places = 9
         while fraction % 10 == 0 {
             fraction /= 10
-            digits -= 1
+            places -= 1
         }
-        var scratch = [UInt8](repeating: UInt8(ascii: "0"), count: digits)
-        var index = digits - 1
-        while fraction > 0 {
-            scratch[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
-            fraction /= 10
-            index -= 1
+        var significant = 1
+        var bound: UInt64 = 10
+        while fraction >= bound {
+            significant += 1
+            bound *= 10
         }
-        bytes.append(contentsOf: scratch)
-    }
-
-    private mutating func appendDigits(_ value: UInt64) {
-        guard value >= 10 else {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        appendDigits(value / 10)
-        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: places - significant))
+        Self.appendDecimal(fraction, to: &bytes)
     }
 
     /// Writes an object of integer members.

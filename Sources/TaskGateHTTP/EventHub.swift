@@ -57,10 +57,6 @@ public final class EventHub: Sendable {
         var changes: [PublishedChange] = []
         /// Changes dropped because the queue was full, since the stream thread last looked.
         var lost = 0
-        /// Streams open: while none is, changes are not rendered or kept, only counted in `skipped`.
-        var listening = 0
-        /// Changes passed over while no stream was open, since a stream last opened.
-        var skipped = 0
     }
 
     let configuration: Configuration
@@ -79,15 +75,10 @@ public final class EventHub: Sendable {
                     bufferLimit: configuration.bufferLimit, maxStreams: configuration.maxStreams)))
     }
 
-    /// Called by the scheduler under its lock: queue the changes, wake the stream thread.
+    /// Called by the scheduler under its lock while publishing is on (a stream is open): queue the changes, wake the
+    /// stream thread.
     func enqueue(_ changes: [PublishedChange]) {
         let wasEmpty = incoming.withLock { incoming -> Bool in
-            if incoming.listening == 0 {
-                // Nobody follows: nothing to render. The numbers still advance (see `open`), so a later resume
-                // from before this knows it missed events.
-                incoming.skipped += changes.count
-                return false
-            }
             let wasEmpty = incoming.changes.isEmpty && incoming.lost == 0
             if incoming.changes.count + changes.count > configuration.queueLimit {
                 incoming.lost += changes.count
@@ -122,33 +113,21 @@ public final class EventHub: Sendable {
     /// accounted first: they were never kept, so a resume from before them gets a reset.
     func open(_ filter: EventStreamCore.Filter, lastEventID: String?) -> EventStreamCore.StreamID? {
         state.withLock { state in
-            var (skipped, first) = incoming.withLock { incoming in
-                incoming.listening += 1
-                defer { incoming.skipped = 0 }
-                return (incoming.skipped, incoming.listening == 1)
-            }
-            // Listening first, then publishing on: a change published from now on is queued, and those before were
-            // counted by the scheduler.
-            if first { skipped += state.switchPublishing?(true) ?? 0 }
-            if skipped > 0 { state.core.skip(skipped) }
+            // The first stream turns the scheduler's publishing on; the changes it passed over meanwhile use up
+            // their numbers, so a resume from before them gets a reset.
+            if state.core.count == 0, let passed = state.switchPublishing?(true), passed > 0 { state.core.skip(passed) }
             guard let id = state.core.open(filter, lastEventID: lastEventID) else {
-                stopListening(&state)
+                stopPublishingIfUnfollowed(state)
                 return nil
             }
             return id
         }
     }
 
-    /// One stream fewer listens; after the last, the scheduler stops publishing. Under the state lock.
-    private func stopListening(_ state: inout State) {
-        let last = incoming.withLock { incoming in
-            incoming.listening -= 1
-            return incoming.listening == 0
-        }
-        guard last, let switchPublishing = state.switchPublishing else { return }
-        // Nothing listens, then publishing off: `enqueue` counts the changes made in between, the scheduler those after.
-        let passed = switchPublishing(false)
-        if passed > 0 { incoming.withLock { $0.skipped += passed } }
+    /// After the last stream, the scheduler stops publishing (it only counts its changes until the next one opens).
+    /// Under the state lock.
+    private func stopPublishingIfUnfollowed(_ state: State) {
+        if state.core.count == 0 { _ = state.switchPublishing?(false) }
     }
 
     /// Streams open now.
@@ -206,7 +185,7 @@ public final class EventHub: Sendable {
     private func close(_ id: EventStreamCore.StreamID, in state: inout State) {
         guard state.core.close(id) else { return }
         state.suspended[id] = nil
-        stopListening(&state)
+        stopPublishingIfUnfollowed(state)
     }
 
     /// The client of suspended stream `id` went away (on the hang-up watcher's thread): the stream ends, and its
@@ -370,10 +349,7 @@ final class EventPump: @unchecked Sendable {
                 var value: eventfd_t = 0
                 _ = eventfd_read(wakeFD, &value)
                 if hub.pump() >= hub.configuration.busyBatch, hub.configuration.coalesce > .zero {
-                    let nanoseconds = hub.configuration.coalesce.nanoseconds
-                    var pause = timespec(
-                        tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-                    _ = nanosleep(&pause, nil)
+                    _ = usleep(UInt32(clamping: hub.configuration.coalesce.nanoseconds / 1_000))
                 }
             }
             if ContinuousClock.now - lastHeartbeat >= interval {

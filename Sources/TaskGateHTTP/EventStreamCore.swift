@@ -216,29 +216,13 @@ struct EventStreamCore {
         text.append(contentsOf: "id: ".utf8)
         text.append(contentsOf: run.utf8)
         text.append(UInt8(ascii: "-"))
-        Self.appendDecimal(number, to: &text)
+        JSONWriter.appendDecimal(number, to: &text)
         text.append(contentsOf: "\nevent: ".utf8)
         text.append(contentsOf: name.utf8)
         text.append(contentsOf: "\ndata: ".utf8)
         text.append(contentsOf: data)
         text.append(contentsOf: "\n\n".utf8)
         return text
-    }
-
-    /// Appends `value` in decimal digits.
-    static func appendDecimal(_ value: UInt64, to text: inout [UInt8]) {
-        var digits: (UInt64, Int) = (1, 1)
-        while value / digits.0 >= 10 {
-            digits.0 *= 10
-            digits.1 += 1
-        }
-        var rest = value
-        var scale = digits.0
-        for _ in 0..<digits.1 {
-            text.append(UInt8(ascii: "0") + UInt8(rest / scale))
-            rest %= scale
-            scale /= 10
-        }
     }
 
     /// Appends `event` to stream `id` if its filter admits it; drops the stream if that puts it too far behind.

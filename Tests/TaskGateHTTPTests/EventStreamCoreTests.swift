@@ -1,3 +1,4 @@
+import TaskGateAPI
 import TaskScheduler
 import Testing
 
@@ -64,7 +65,7 @@ import Testing
     @Test func eventNumbersAreWrittenInDecimal() {
         for value: UInt64 in [0, 9, 10, 99, 100, 12_345, 1 << 32, .max] {
             var text: [UInt8] = []
-            EventStreamCore.appendDecimal(value, to: &text)
+            JSONWriter.appendDecimal(value, to: &text)
             #expect(String(decoding: text, as: UTF8.self) == String(value))
         }
     }

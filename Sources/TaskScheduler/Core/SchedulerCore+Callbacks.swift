@@ -44,7 +44,7 @@ extension SchedulerCore {
         tasks[slot: slot].version += 1
         tasks[slot: slot].updatedAt = now
         if persisting { storeRecord(at: slot, created: false, effects: &effects) }
-        announceTask(at: slot, &effects)
+        if announces() { effects.published.append(.task(tasks[slot: slot])) }
         notifyWaiters(of: id, effects: &effects)
         return true
     }

@@ -168,7 +168,7 @@ extension SchedulerCore {
         record.fingerprint = fingerprint
         let slot = tasks.insert(record)
         if persisting { storeRecord(at: slot, created: true, effects: &effects) }
-        announceTask(at: slot, &effects)
+        if announces() { effects.published.append(.task(tasks[slot: slot])) }
         stateCounts[TaskState.pending.index] += 1
         counters.submitted += 1
         functionCounts[functionIndex].submitted += 1

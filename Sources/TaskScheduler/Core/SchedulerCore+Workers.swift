@@ -44,7 +44,7 @@ extension SchedulerCore {
             capacity: registration.capacity, lease: registration.lease, registeredAt: now, lastSeenAt: now)
         worker.functionIndexes = indexes.sorted()
         workers.insert(worker)
-        announce(.workerJoined(WorkerSummary(worker)), &effects)
+        if announces() { effects.published.append(.workerJoined(WorkerSummary(worker))) }
         if let lease = registration.lease {
             leaseDeadlines[id] = now + lease
             addTimer(at: now + lease, .lease(id))
@@ -284,7 +284,7 @@ extension SchedulerCore {
         _ workerID: WorkerID, reason: WorkerExit, now: Timestamp, effects: inout Effects
     ) -> Bool {
         guard let worker = workers.remove(workerID) else { return false }
-        announce(.workerLeft(WorkerSummary(worker), reason), &effects)
+        if announces() { effects.published.append(.workerLeft(WorkerSummary(worker), reason)) }
         leaseDeadlines[workerID] = nil
         if let parked = worker.parkedPoll {
             // The worker is gone, so its parked poll is answered with that.

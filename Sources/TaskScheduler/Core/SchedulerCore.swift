@@ -151,7 +151,7 @@ package struct SchedulerCore: Sendable {
             }
         }
         if persisting { storeRecord(at: index, created: false, effects: &effects) }
-        announceTask(at: index, &effects)
+        if announces() { effects.published.append(.task(tasks[slot: index])) }
         if delivering, next.isTerminal, tasks[slot: index].callback?.attempts == 0 {
             // Stamped with its store change: the deliverer sends it once that is committed.
             effects.deliveries.append(DeliveryOrder(record: tasks[slot: index], attempt: 1))
@@ -177,23 +177,11 @@ package struct SchedulerCore: Sendable {
         effects.lastStoreSeq = storeSeq
     }
 
-    /// Lists the record in `slot` for those following the work while `publishing`; otherwise only counts the change
-    /// (`unpublished`).
-    mutating func announceTask(at slot: Int, _ effects: inout Effects) {
-        if publishing {
-            effects.published.append(.task(tasks[slot: slot]))
-        } else {
-            unpublished &+= 1
-        }
-    }
-
-    /// Lists a worker's change for those following the work while `publishing`; otherwise only counts it.
-    mutating func announce(_ change: PublishedChange, _ effects: inout Effects) {
-        if publishing {
-            effects.published.append(change)
-        } else {
-            unpublished &+= 1
-        }
+    /// Whether a change is to be listed for those following the work (`publishing`); one that is not is counted in
+    /// `unpublished` instead. Ask it only where the change is made, once per change.
+    mutating func announces() -> Bool {
+        if !publishing { unpublished &+= 1 }
+        return publishing
     }
 
     /// Lists a change that is not a record's for the store.
@@ -213,7 +201,7 @@ package struct SchedulerCore: Sendable {
     mutating func schedule(at index: Int, now: Timestamp, effects: inout Effects, requeued: Bool = false) {
         let function = Int(tasks[slot: index].functionIndex)
         if let worker = leastLoadedWorker(offering: function) {
-            assign(at: index, to: worker, now: now, effects: &effects)
+            assign(at: index, toWorkerAt: worker, now: now, effects: &effects)
         } else {
             let seq = pending.enqueue(
                 tasks[slot: index].id, function: function, priority: tasks[slot: index].priority, atFront: requeued)
@@ -221,17 +209,18 @@ package struct SchedulerCore: Sendable {
         }
     }
 
-    func leastLoadedWorker(offering function: Int) -> WorkerID? {
+    /// The slot of the least-loaded worker with room that offers `function`.
+    func leastLoadedWorker(offering function: Int) -> Int? {
         guard function < workersByFunction.count else { return nil }
-        var best: (id: WorkerID, load: Int)?
+        var best: (slot: Int, load: Int)?
         for id in workersByFunction[function] {
             let worker = workers.slot(of: id)!
             let load = workers[slot: worker].load
             guard load < workers[slot: worker].capacity else { continue }
             if let current = best, current.load <= load { continue }
-            best = (id, load)
+            best = (worker, load)
         }
-        return best?.id
+        return best?.slot
     }
 
     /// The interned index of a function name, creating it if new.
@@ -244,20 +233,14 @@ package struct SchedulerCore: Sendable {
         return functionNames.count - 1
     }
 
-    /// Hands a pending task to a worker's outbox.
-    mutating func assign(_ id: TaskID, to workerID: WorkerID, now: Timestamp, effects: inout Effects) {
-        guard let index = tasks.slot(of: id) else { return }
-        assign(at: index, to: workerID, now: now, effects: &effects)
-    }
-
-    /// `assign(_:to:now:effects:)` for the task in a live slot.
-    mutating func assign(at index: Int, to workerID: WorkerID, now: Timestamp, effects: inout Effects) {
+    /// Hands the pending task in a live slot to the outbox of the worker in slot `worker`.
+    mutating func assign(at index: Int, toWorkerAt worker: Int, now: Timestamp, effects: inout Effects) {
         if observing, tasks[slot: index].state == .pending {
             // Pending since its last change: its submission, or its return to the queue.
             effects.observations.append(.queueWait(now - tasks[slot: index].updatedAt))
         }
         let id = tasks[slot: index].id
-        let worker = workers.slot(of: workerID)!
+        let workerID = workers[slot: worker].id
         let name = workers[slot: worker].name
         let assigned = transition(at: index, to: .running, now: now, effects: &effects) { record in
             record.beginAttempt(on: workerID, name: name, now: now)
@@ -288,7 +271,7 @@ package struct SchedulerCore: Sendable {
         while workers[slot: worker].hasCapacity, pending.count > 0,
             let id = popPending(among: workers[slot: worker].functionIndexes)
         {
-            assign(id, to: workerID, now: now, effects: &effects)
+            assign(at: tasks.slot(of: id)!, toWorkerAt: worker, now: now, effects: &effects)
         }
     }
 
