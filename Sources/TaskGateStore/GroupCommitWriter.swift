@@ -27,7 +27,29 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     // `committedSeq`, `counts` and `faults` are synchronized themselves.
 
     /// Writes one batch of items inside its transaction.
-    public typealias Apply = @Sendable (ArraySlice<Item>, StoreTransaction) throws(StoreError) -> Void
+    public typealias Apply = @Sendable (Batch, StoreTransaction) throws(StoreError) -> Void
+
+    /// The items of one batch, in the order they were enqueued. They stay in the arrays they were enqueued in (no
+    /// item is copied to form the batch: an item that holds references would cost a retain and a release each).
+    public struct Batch: Sequence {
+        let chunks: [[Item]]
+        /// How many items.
+        public let count: Int
+
+        init(chunks: [[Item]], count: Int) {
+            self.chunks = chunks
+            self.count = count
+        }
+
+        /// The items of `items`, as one batch.
+        public init(_ items: [Item]) {
+            self.init(chunks: [items], count: items.count)
+        }
+
+        /// The items in order.
+        public func makeIterator() -> FlattenSequence<[[Item]]>.Iterator { chunks.joined().makeIterator() }
+    }
+
     /// Housekeeping run in a transaction of its own while nothing waits to be written.
     public typealias Maintenance = @Sendable (StoreTransaction) throws(StoreError) -> MaintenanceStep
 
@@ -327,6 +349,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
                 settleSuccess(through: last)
                 break
             }
+            recycle(batch)
             maintainWhileIdle()
         }
     }
@@ -367,7 +390,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     /// Waits for items and takes up to `maxBatch` of them with the number of the last; nil once stopping with
     /// nothing left.
-    private func nextBatch() -> ([Item], UInt64)? {
+    private func nextBatch() -> (Batch, UInt64)? {
         pthread_mutex_lock(mutex)
         while (chunks.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
         if pacing.linger > .zero && queuedCount < pacing.fullBatch && !stopping
@@ -421,14 +444,16 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         queuedCount -= count
         let last = enqueued - UInt64(queuedCount)
         pthread_mutex_unlock(mutex)
-        var batch: [Item] = []
-        batch.reserveCapacity(count)
-        for chunk in taken { batch.append(contentsOf: chunk) }
-        taken.removeAll(keepingCapacity: true)
+        return (Batch(chunks: taken, count: count), last)
+    }
+
+    /// Gives the emptied list of a committed batch's arrays back for the next swap (no allocation under the lock).
+    private func recycle(_ batch: consuming Batch) {
+        var chunks = batch.chunks
+        chunks.removeAll(keepingCapacity: true)
         pthread_mutex_lock(mutex)
-        if spareChunks.capacity < taken.capacity { spareChunks = taken }  // kept for the next swap
+        if spareChunks.capacity < chunks.capacity { spareChunks = chunks }
         pthread_mutex_unlock(mutex)
-        return (batch, last)
     }
 
     private func settleSuccess(through last: UInt64) {
@@ -469,14 +494,14 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         return stopping
     }
 
-    private func commit(_ batch: [Item]) -> Result<Void, StoreError> {
+    private func commit(_ batch: Batch) -> Result<Void, StoreError> {
         let transaction = StoreTransaction(connection: directory.connection)
         let started = Self.monotonicNow()
         let outcome: Result<Void, StoreError>
         do throws(StoreError) {
             try directory.connection.execute("BEGIN IMMEDIATE")
             do throws(StoreError) {
-                try apply?(batch[...], transaction)
+                try apply?(batch, transaction)
                 if faults.takeFailure() {
                     throw StoreError(.full, "\(directory.path): commit failed: database or disk is full (injected)")
                 }

@@ -86,50 +86,71 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
 
     /// Writes a batch of changes, folding each task's record changes into one row write: its last record, inserted
     /// when the batch holds its creation, else updated. Evictions and removals are written in their place.
-    func write(_ changes: ArraySlice<StoreChange>) throws(StoreError) {
+    ///
+    /// The changes are read in place, where they were enqueued (a change copied out of its array would cost a
+    /// retain and a release for each of its record's strings and arrays).
+    func write(_ changes: GroupCommitWriter<StoreChange>.Batch) throws(StoreError) {
         folds.reset(for: changes.count)
-        for index in changes.indices {
-            switch changes[index] {
-            case .created(let record): folds.note(record.id, at: index, created: true)
-            case .updated(let record): folds.note(record.id, at: index, created: false)
-            case .evicted, .forgotten: break
+        var place = 0
+        for chunk in changes.chunks {
+            chunk.withUnsafeBufferPointer { chunk in
+                for index in chunk.indices {
+                    switch chunk[index] {
+                    case .created(let record): folds.note(record.id, at: place, created: true)
+                    case .updated(let record): folds.note(record.id, at: place, created: false)
+                    case .evicted, .forgotten: break
+                    }
+                    place += 1
+                }
             }
         }
-        for index in changes.indices {
-            switch changes[index] {
-            case .created(let record), .updated(let record):
-                guard let created = folds.isLast(record.id, at: index) else { continue }
-                if created {
-                    bindState(insert, record)
-                    insert.bind(24, record.function)
-                    insert.bind(25, bytes: record.args.bytes)
-                    insert.bind(26, Int64(record.priority))
-                    insert.bind(27, record.timeout.map { $0.nanoseconds })
-                    insert.bind(28, Int64(record.maxRetries))
-                    insert.bind(29, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
-                    insert.bind(30, record.idempotencyKey)
-                    insert.bind(31, Int64(bitPattern: record.fingerprint))
-                    insert.bind(32, record.traceparent)
-                    insert.bind(33, record.createdAt.nanoseconds)
-                    insert.bind(34, record.callbackURL)
-                    while try insert.step() {}
-                } else {
-                    bindState(update, record)
-                    while try update.step() {}
+        place = 0
+        for chunk in changes.chunks {
+            try chunk.withUnsafeBufferPointer { (chunk) throws(StoreError) in
+                for index in chunk.indices {
+                    switch chunk[index] {
+                    case .created(let record):
+                        if let created = folds.isLast(record.id, at: place) { try write(record, created: created) }
+                    case .updated(let record):
+                        if let created = folds.isLast(record.id, at: place) { try write(record, created: created) }
+                    case .evicted(let id, let until):
+                        evict.bind(1, Int64(bitPattern: id.rawValue))
+                        evict.bind(2, until.nanoseconds)
+                        while try evict.step() {}
+                    case .forgotten(let id):
+                        forget.bind(1, Int64(bitPattern: id.rawValue))
+                        while try forget.step() {}
+                    }
+                    place += 1
                 }
-            case .evicted(let id, let until):
-                evict.bind(1, Int64(bitPattern: id.rawValue))
-                evict.bind(2, until.nanoseconds)
-                while try evict.step() {}
-            case .forgotten(let id):
-                forget.bind(1, Int64(bitPattern: id.rawValue))
-                while try forget.step() {}
             }
         }
     }
 
+    /// Writes a task's row: inserted whole when `created`, else its changing part updated.
+    private func write(_ record: borrowing TaskRecord, created: Bool) throws(StoreError) {
+        if created {
+            bindState(insert, record)
+            insert.bind(24, record.function)
+            insert.bind(25, bytes: record.args.bytes)
+            insert.bind(26, Int64(record.priority))
+            insert.bind(27, record.timeout.map { $0.nanoseconds })
+            insert.bind(28, Int64(record.maxRetries))
+            insert.bind(29, bytes: record.tags.isEmpty ? nil : Self.encode(record.tags))
+            insert.bind(30, record.idempotencyKey)
+            insert.bind(31, Int64(bitPattern: record.fingerprint))
+            insert.bind(32, record.traceparent)
+            insert.bind(33, record.createdAt.nanoseconds)
+            insert.bind(34, record.callbackURL)
+            while try insert.step() {}
+        } else {
+            bindState(update, record)
+            while try update.step() {}
+        }
+    }
+
     /// Binds parameters 1 to 23: the id and what changes over a task's life.
-    private func bindState(_ statement: SQLiteStatement, _ record: TaskRecord) {
+    private func bindState(_ statement: SQLiteStatement, _ record: borrowing TaskRecord) {
         statement.bind(1, Int64(bitPattern: record.id.rawValue))
         statement.bind(2, record.state.rawValue)
         statement.bind(3, Int64(bitPattern: record.version))

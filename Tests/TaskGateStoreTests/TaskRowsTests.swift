@@ -28,7 +28,7 @@ struct TaskRowsTests {
         let rows = try TaskRows(directory.connection)
         for batch in batches {
             try directory.connection.execute("BEGIN")
-            try rows.write(batch[...])
+            try rows.write(.init(chunks: batch.map { [$0] }, count: batch.count))
             try directory.connection.execute("COMMIT")
         }
         var live: [String] = []
@@ -98,10 +98,10 @@ struct TaskRowsTests {
             state: .pending, attempts: 2, lastStatus: 503, lastError: "busy",
             nextAttemptAt: Timestamp(nanoseconds: 77), finishedAt: nil)
         try directory.connection.execute("BEGIN")
-        try rows.write([.created(task(nil))][...])
+        try rows.write(.init([.created(task(nil))]))
         try directory.connection.execute("COMMIT")
         try directory.connection.execute("BEGIN")
-        try rows.write([.updated(task(delivery))][...])
+        try rows.write(.init([.updated(task(delivery))]))
         try directory.connection.execute("COMMIT")
         var loaded: [TaskRecord] = []
         try TaskRows.loadRecords(directory.connection) { loaded.append($0) }

@@ -13,9 +13,11 @@ import Testing
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
     /// Runs `body` with a live server allowing callbacks to `receiver`, and a dispatcher delivering them (retries
-    /// 50 ms apart, at most `attempts`, each at most `timeout`).
+    /// 50 ms apart, at most `attempts`, each at most `timeout`). The default timeout is long: on a loaded machine
+    /// (CI's two cores under stress-ng) a first attempt on loopback once missed 5 s, and the tests that do not test
+    /// the timeout count attempts.
     func withWebhooks(
-        attempts: Int = 3, timeout: Duration = .seconds(5), allow: [String]? = nil,
+        attempts: Int = 3, timeout: Duration = .seconds(30), allow: [String]? = nil,
         _ body: (LiveServer, TestHTTPClient, WebhookReceiver) async throws -> Void
     ) async throws {
         let receiver = try await WebhookReceiver()
@@ -65,7 +67,8 @@ import Testing
         try await withWebhooks { server, client, receiver in
             let id = try await submit(client, receiver, "/hooks/ok")
             let delivery = try await settled(server, id)
-            #expect(delivery.state == .delivered && delivery.attempts == 1 && delivery.lastStatus == 204)
+            #expect(
+                delivery.state == .delivered && delivery.attempts == 1 && delivery.lastStatus == 204, "\(delivery)")
             let requests = receiver.requests
             #expect(requests.count == 1)
             let request = try #require(requests.first)
@@ -94,7 +97,8 @@ import Testing
             receiver.behave("/hooks/down", .init(statuses: [500]))
             let id = try await submit(client, receiver, "/hooks/down")
             let delivery = try await settled(server, id)
-            #expect(delivery.state == .failed && delivery.attempts == 3 && delivery.lastStatus == 500)
+            #expect(
+                delivery.state == .failed && delivery.attempts == 3 && delivery.lastStatus == 500, "\(delivery)")
             #expect(delivery.lastError == "the receiver answered 500")
             let requests = receiver.requests
             #expect(requests.map { $0.headers["taskgate-attempt"] ?? "" } == ["1", "2", "3"])
@@ -128,7 +132,7 @@ import Testing
             receiver.behave("/hooks/gone", .init(statuses: [410]))
             let id = try await submit(client, receiver, "/hooks/gone")
             let delivery = try await settled(server, id)
-            #expect(delivery.state == .gone && delivery.attempts == 1 && delivery.lastStatus == 410)
+            #expect(delivery.state == .gone && delivery.attempts == 1 && delivery.lastStatus == 410, "\(delivery)")
             try await Task.sleep(for: .milliseconds(300))
             #expect(receiver.requests.count == 1)
         }

@@ -75,6 +75,28 @@ struct PersistenceTests {
         if case .updated(let finished) = harness.stored[2] { #expect(finished.result == Payload(json: "42")) }
     }
 
+    /// A submission that a worker takes at once changes its record twice in one event: the store gets one change,
+    /// the creation with the record as it is at the end of the event.
+    @Test func oneEventsChangesOfOneRecordAreListedAsOne() throws {
+        var harness = Self.persisting()
+        let worker = harness.register(capacity: 2)
+        let first = try harness.submit()
+        let second = try harness.submit()
+        let kinds = harness.stored.map { change -> String in
+            switch change {
+            case .created(let record): "created \(record.id) \(record.state)"
+            case .updated(let record): "updated \(record.id) \(record.state)"
+            case .evicted, .forgotten: "other"
+            }
+        }
+        #expect(kinds == ["created \(first) running", "created \(second) running"])
+        #expect(harness.record(first).storeSeq == 1 && harness.record(second).storeSeq == 2)
+        #expect(harness.core.storeSeq == 2)
+        #expect(harness.take(worker) == [first, second])
+        harness.succeed(worker, first)
+        #expect(harness.record(first).storeSeq == 3 && harness.stored.count == 3)
+    }
+
     @Test func nothingIsListedWhenNotPersisting() throws {
         var harness = Harness()
         let id = try harness.submit()

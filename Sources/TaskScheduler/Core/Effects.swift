@@ -14,6 +14,9 @@ package struct Effects: Sendable {
     package var stored: [StoreChange] = []
     /// The number of the last change in `stored` (0 when none).
     package var lastStoreSeq: UInt64 = 0
+    /// The task whose record the last change in `stored` is (and whether as its creation); nil when that change is
+    /// not a record's. A further change of that record in the same event replaces it (`storeRecord`).
+    var lastStoredRecord: (id: TaskID, created: Bool)?
 
     /// No effects.
     package init() {}

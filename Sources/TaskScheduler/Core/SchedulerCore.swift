@@ -169,12 +169,23 @@ package struct SchedulerCore: Sendable {
     }
 
     /// Lists the record in `slot` for the store (as created, or as changed) and stamps it with the change's number.
+    /// When the event's last listed change is already this record's (a submission assigned at once), that change
+    /// takes the record as it is now instead, keeping its kind and number: the store writes a record's last state,
+    /// and one change less crosses to its writer.
     mutating func storeRecord(at slot: Int, created: Bool, effects: inout Effects) {
+        let id = tasks[slot: slot].id
+        if let last = effects.lastStoredRecord, last.id == id, effects.lastStoreSeq == storeSeq {
+            tasks[slot: slot].storeSeq = storeSeq
+            let record = tasks[slot: slot]
+            effects.stored[effects.stored.count - 1] = last.created ? .created(record) : .updated(record)
+            return
+        }
         storeSeq += 1
         tasks[slot: slot].storeSeq = storeSeq
         let record = tasks[slot: slot]
         effects.stored.append(created ? .created(record) : .updated(record))
         effects.lastStoreSeq = storeSeq
+        effects.lastStoredRecord = (id, created)
     }
 
     /// Whether a change is to be listed for those following the work (`publishing`); one that is not is counted in
@@ -189,6 +200,7 @@ package struct SchedulerCore: Sendable {
         storeSeq += 1
         effects.stored.append(change)
         effects.lastStoreSeq = storeSeq
+        effects.lastStoredRecord = nil
     }
 
     /// Schedules a pending task: onto the least-loaded worker with room that offers its function, else into the
