@@ -149,22 +149,31 @@ if [[ " $parts " == *" 4 "* ]]; then
   start "$data/make.out" "$bin" serve --data-dir "$data/big" --port 0 --workers 0
   stop "$started_pid"
   python3 - "$data/big/taskgate.sqlite" <<'EOF'
-import sqlite3, sys, time
+import sqlite3, struct, sys, time
 db = sqlite3.connect(sys.argv[1])
 db.execute("PRAGMA journal_mode = WAL")
 db.execute("PRAGMA synchronous = OFF")
 now = time.time_ns()
 base = 7 << 32
+columns = ("id, function, args, priority, timeout_ns, max_retries, tags, idempotency_key, fingerprint, traceparent, "
+           "created_at, state, version, result, error_code, error_detail, attempt, updated_at, started_at, finished_at, "
+           "expires_at, cancel_requested_at, cancel_confirm, cancel_worker_finished, tombstone_until, attempts")
+def attempt(queued, started, ended):
+    # One attempt as the store writes it (ProfileBlobs): attempt, worker id, queued, started, ended as little-endian
+    # 64-bit integers, then the worker's name and the outcome, each after its 32-bit length.
+    name, outcome = b"worker-1", b"succeeded"
+    return (struct.pack("<qqqqq", 1, 1, queued, started, ended) + struct.pack("<I", len(name)) + name
+            + struct.pack("<I", len(outcome)) + outcome)
 def finished(i):
     created = now - 600_000_000_000 + i * 1_000
     return (base + i, "echo", b'{"i":%d}' % i, 0, None, 3, None, None, 0, None, created, "succeeded", 3,
             b'{"i":%d}' % i, None, None, 1, created + 2_000, created + 1_000, created + 2_000,
-            now + 3_000_000_000_000, None, None, None, None)
+            now + 3_000_000_000_000, None, None, None, None, attempt(created, created + 1_000, created + 2_000))
 def pending(i):
     created = now - 1_000_000 + i
     return (base + 1_000_000 + i, "echo", b'{"p":%d}' % i, i % 3, None, 3, None, None, 0, None, created, "pending",
-            1, None, None, None, 1, created, None, None, None, None, None, None, None)
-sql = "INSERT INTO tasks VALUES (" + ",".join("?" * 25) + ")"
+            1, None, None, None, 1, created, None, None, None, None, None, None, None, None)
+sql = "INSERT INTO tasks (" + columns + ") VALUES (" + ",".join("?" * 26) + ")"
 with db:
     db.executemany(sql, (finished(i) for i in range(1_000_000)))
     db.executemany(sql, (pending(i) for i in range(100_000)))
