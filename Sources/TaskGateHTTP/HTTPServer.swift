@@ -172,7 +172,7 @@ public final class HTTPServer: Sendable {
             storeWaits.gate.store.onProgress { [weak eventLoop] in
                 if storeWaits.waiting.load(ordering: .sequentiallyConsistent) > 0 { eventLoop?.wake() }
             }
-            storeWaits.gate.store.onDemand { storeWaits.waiting.load(ordering: .relaxed) }
+            storeWaits.gate.store.onDemand { storeWaits.waiting.load(ordering: .sequentiallyConsistent) }
         }
         do {
             try eventLoop?.start(daemon: started, connectionLimit: configuration.connectionLimit)

@@ -40,6 +40,7 @@ final class StoreWaits: @unchecked Sendable {  // touched on the loop thread onl
     func park(_ connection: OpaquePointer, _ context: ConnectionContext, _ wait: StoreWait) {
         order &+= 1
         waiting.add(1, ordering: .sequentiallyConsistent)
+        gate.store.nudge()
         MHD_suspend_connection(connection)
         entries.insert(
             Entry(

@@ -23,8 +23,8 @@ import Synchronization
 /// `init` until the thread ends. `stop()` must be called: the running thread keeps the writer alive.
 public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     // `chunks`, `spareChunks`, `queuedCount`, `enqueued`, `waiters`, `failing`, `stopping`, `held`, `progress`,
-    // `demand` and `lingering` are guarded by `mutex`; `directory` and `apply` are used only on the writer thread;
-    // `committedSeq`, `counts` and `faults` are synchronized themselves.
+    // `demand`, `lingering` and `unawaitedWait` are guarded by `mutex`; `directory` and `apply` are used only on the
+    // writer thread; `committedSeq`, `counts`, `faults` and `unawaitedFlag` are synchronized themselves.
 
     /// Writes one batch of items inside its transaction.
     public typealias Apply = @Sendable (Batch, StoreTransaction) throws(StoreError) -> Void
@@ -123,6 +123,13 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         /// The writer thread's nice value (0 keeps the process's): above 0, the threads that serve requests win
         /// the CPU when it is short, and the writer catches up with larger batches.
         public var niceness: Int32 = 0
+        /// When nothing waits for what is queued (no acknowledgement, no `whenCommitted` callback), the writer waits
+        /// up to this long (zero: never) for one more item or for something to wait, then commits. A request that
+        /// waits for its task to finish (`Prefer: wait`) is answered with the task's finish; its creation, which
+        /// nobody waits for, would otherwise start a commit of its own just before the finish arrives, and the
+        /// answer would wait for two commits (two fsyncs) instead of one. Nothing acknowledged waits longer: an
+        /// acknowledgement that starts waiting ends the wait at once (`whenCommitted`, `nudge`).
+        public var unawaitedWindow: Duration = .zero
 
         /// No linger, the process's priority.
         public init() {}
@@ -159,6 +166,10 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private var demand: (@Sendable () -> Int)?
     /// Set while the writer lingers for a fuller batch: an enqueue that fills it wakes the writer.
     private var lingering = false
+    /// Set while the writer waits with nothing awaited (`Pacing.unawaitedWindow`): an enqueue or a new waiter wakes it.
+    private var unawaitedWait = false
+    /// Mirrors `unawaitedWait` for `nudge`, which reads it without the mutex.
+    private let unawaitedFlag = Atomic<Bool>(false)
     private var thread: pthread_t?
     private let committedSeq = Atomic<UInt64>(0)
     /// Mirrors `failing != nil` for readers that poll it often (an event loop with parked answers) without the mutex.
@@ -242,7 +253,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         let wasEmpty = chunks.isEmpty
         chunks.append(items)
         queuedCount += items.count
-        if wasEmpty || lingering && queuedCount >= pacing.fullBatch { pthread_cond_signal(condition) }
+        if wasEmpty || unawaitedWait || lingering && queuedCount >= pacing.fullBatch { pthread_cond_signal(condition) }
         return enqueued
     }
 
@@ -278,6 +289,17 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         waiterOrder += 1
         let deadline = Self.monotonicNow() &+ timeout.nanoseconds
         waiters.insert(Waiter(seq: seq, deadline: deadline, order: waiterOrder, action: action))
+        if unawaitedWait { pthread_cond_signal(condition) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Tells the writer that an acknowledgement counted by `onDemand` has started waiting: a writer waiting with
+    /// nothing awaited (`Pacing.unawaitedWindow`) commits now. Cheap when it is not waiting (one atomic load). Call it
+    /// after the count has grown.
+    public func nudge() {
+        guard unawaitedFlag.load(ordering: .sequentiallyConsistent) else { return }
+        pthread_mutex_lock(mutex)
+        pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
     }
 
@@ -392,7 +414,11 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// nothing left.
     private func nextBatch() -> (Batch, UInt64)? {
         pthread_mutex_lock(mutex)
-        while (chunks.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
+        while true {
+            while (chunks.isEmpty || held) && !stopping { pthread_cond_wait(condition, mutex) }
+            waitWhileUnawaited()
+            if !held || stopping { break }
+        }
         if pacing.linger > .zero && queuedCount < pacing.fullBatch && !stopping
             && (demand?() ?? waiters.count) >= pacing.busyWaiters
         {
@@ -454,6 +480,25 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         if spareChunks.capacity < chunks.capacity { spareChunks = chunks }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// With `Pacing.unawaitedWindow`, and nothing waiting for a commit: waits (the mutex held, released meanwhile)
+    /// until one more item arrives, something starts to wait, the writer stops, or the window ends.
+    private func waitWhileUnawaited() {
+        guard pacing.unawaitedWindow > .zero, !stopping, !held, waiters.isEmpty else { return }
+        // The flag is set before the demand is read, and a parked answer is counted before it nudges: one of the two
+        // sees the other (both sequentially consistent), so an answer is never left behind a window.
+        unawaitedWait = true
+        unawaitedFlag.store(true, ordering: .sequentiallyConsistent)
+        defer {
+            unawaitedWait = false
+            unawaitedFlag.store(false, ordering: .sequentiallyConsistent)
+        }
+        let arrived = enqueued
+        var deadline = Self.deadline(at: Self.monotonicNow() + pacing.unawaitedWindow.nanoseconds)
+        while enqueued == arrived && waiters.isEmpty && (demand?() ?? 0) == 0 && !stopping && !held {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+        }
     }
 
     private func settleSuccess(through last: UInt64) {

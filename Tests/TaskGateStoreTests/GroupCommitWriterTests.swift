@@ -202,4 +202,47 @@ struct GroupCommitWriterTests {
         #expect(writer.statistics.commits == 3)
         writer.stop()
     }
+
+    /// Waits (bounded) until `writer` has committed item `seq`.
+    func committed(_ writer: Writer, _ seq: UInt64) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while writer.committed < seq && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(writer.committed >= seq, "item \(seq) was not committed within 60 s")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anItemNobodyWaitsForWaitsToShareTheNextCommit() async throws {
+        let temporary = TemporaryDirectory()
+        var pacing = Writer.Pacing()
+        pacing.unawaitedWindow = .seconds(3_600)
+        let writer = try startWriter(temporary, .fsync, pacing: pacing)
+        let demand = Atomic<Int>(0)
+        writer.onDemand { demand.load(ordering: .sequentiallyConsistent) }
+        // Nothing waits for the first item: it waits (an hour at most) for company.
+        writer.enqueue([1])
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(writer.committed == 0)
+        // The next item ends the wait: both commit as one transaction.
+        let second = writer.enqueue([2])
+        #expect((try? await acknowledgement(writer, second).get()) != nil)
+        #expect(writer.statistics.commits == 1 && writer.statistics.largestBatch == 2)
+        // An acknowledgement that starts waiting ends the wait: through whenCommitted...
+        let third = writer.enqueue([3])
+        try await Task.sleep(for: .milliseconds(100))
+        #expect((try? await acknowledgement(writer, third).get()) != nil)
+        #expect(writer.statistics.commits == 2)
+        // ... or counted by onDemand and announced by nudge (an event loop's parked answer).
+        let fourth = writer.enqueue([4])
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(writer.committed == third)
+        demand.store(1, ordering: .sequentiallyConsistent)
+        writer.nudge()
+        try await committed(writer, fourth)
+        #expect(writer.statistics.commits == 3)
+        demand.store(0, ordering: .sequentiallyConsistent)
+        // A wait in progress ends at stop, which commits what is queued.
+        let fifth = writer.enqueue([5])
+        writer.stop()
+        #expect(writer.committed == fifth)
+        #expect(try rows(temporary.path) == ["1", "2", "3", "4", "5"])
+    }
 }
