@@ -475,7 +475,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
 
     /// Gives the emptied list of a committed batch's arrays back for the next swap (no allocation under the lock).
     private func recycle(_ batch: consuming Batch) {
-        var chunks = batch.chunks
+        // Moved out of the batch, so the list is unique and keeps its buffer (its arrays, and their items, go here).
+        var chunks = (consume batch).chunks
         chunks.removeAll(keepingCapacity: true)
         pthread_mutex_lock(mutex)
         if spareChunks.capacity < chunks.capacity { spareChunks = chunks }
