@@ -23,14 +23,15 @@ import Synchronization
 /// `init` until the thread ends. `stop()` must be called: the running thread keeps the writer alive.
 public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     // `chunks`, `spareChunks`, `queuedCount`, `enqueued`, `waiters`, `failing`, `stopping`, `held`, `progress`,
-    // `demand`, `lingering` and `unawaitedWait` are guarded by `mutex`; `directory` and `apply` are used only on the
-    // writer thread; `committedSeq`, `counts`, `faults` and `unawaitedFlag` are synchronized themselves.
+    // `demand` and `lingering` are guarded by `mutex`; `directory` and `apply` are used only on the writer thread;
+    // `committedSeq`, `counts`, `faults` and `waitingUnawaited` (written only under `mutex`) are synchronized
+    // themselves.
 
     /// Writes one batch of items inside its transaction.
     public typealias Apply = @Sendable (Batch, StoreTransaction) throws(StoreError) -> Void
 
-    /// The items of one batch, in the order they were enqueued. They stay in the arrays they were enqueued in (no
-    /// item is copied to form the batch: an item that holds references would cost a retain and a release each).
+    /// The items of one batch, in the order they were enqueued. They stay in the arrays they were enqueued in: the
+    /// batch is not a copy of them (an item that holds references would cost a retain and a release each).
     public struct Batch: Sequence {
         let chunks: [[Item]]
         /// How many items.
@@ -166,10 +167,9 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     private var demand: (@Sendable () -> Int)?
     /// Set while the writer lingers for a fuller batch: an enqueue that fills it wakes the writer.
     private var lingering = false
-    /// Set while the writer waits with nothing awaited (`Pacing.unawaitedWindow`): an enqueue or a new waiter wakes it.
-    private var unawaitedWait = false
-    /// Mirrors `unawaitedWait` for `nudge`, which reads it without the mutex.
-    private let unawaitedFlag = Atomic<Bool>(false)
+    /// Set while the writer waits with nothing awaited (`Pacing.unawaitedWindow`): an enqueue, a new waiter or a
+    /// `nudge` wakes it. Written under `mutex`; atomic because `nudge` reads it without.
+    private let waitingUnawaited = Atomic<Bool>(false)
     private var thread: pthread_t?
     private let committedSeq = Atomic<UInt64>(0)
     /// Mirrors `failing != nil` for readers that poll it often (an event loop with parked answers) without the mutex.
@@ -253,7 +253,9 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         let wasEmpty = chunks.isEmpty
         chunks.append(items)
         queuedCount += items.count
-        if wasEmpty || unawaitedWait || lingering && queuedCount >= pacing.fullBatch { pthread_cond_signal(condition) }
+        if wasEmpty || waitingUnawaited.load(ordering: .relaxed) || lingering && queuedCount >= pacing.fullBatch {
+            pthread_cond_signal(condition)
+        }
         return enqueued
     }
 
@@ -289,7 +291,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         waiterOrder += 1
         let deadline = Self.monotonicNow() &+ timeout.nanoseconds
         waiters.insert(Waiter(seq: seq, deadline: deadline, order: waiterOrder, action: action))
-        if unawaitedWait { pthread_cond_signal(condition) }
+        if waitingUnawaited.load(ordering: .relaxed) { pthread_cond_signal(condition) }
         pthread_mutex_unlock(mutex)
     }
 
@@ -297,7 +299,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// nothing awaited (`Pacing.unawaitedWindow`) commits now. Cheap when it is not waiting (one atomic load). Call it
     /// after the count has grown.
     public func nudge() {
-        guard unawaitedFlag.load(ordering: .sequentiallyConsistent) else { return }
+        guard waitingUnawaited.load(ordering: .sequentiallyConsistent) else { return }
         pthread_mutex_lock(mutex)
         pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
@@ -489,12 +491,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         guard pacing.unawaitedWindow > .zero, !stopping, !held, waiters.isEmpty else { return }
         // The flag is set before the demand is read, and a parked answer is counted before it nudges: one of the two
         // sees the other (both sequentially consistent), so an answer is never left behind a window.
-        unawaitedWait = true
-        unawaitedFlag.store(true, ordering: .sequentiallyConsistent)
-        defer {
-            unawaitedWait = false
-            unawaitedFlag.store(false, ordering: .sequentiallyConsistent)
-        }
+        waitingUnawaited.store(true, ordering: .sequentiallyConsistent)
+        defer { waitingUnawaited.store(false, ordering: .sequentiallyConsistent) }
         let arrived = enqueued
         var deadline = Self.deadline(at: Self.monotonicNow() + pacing.unawaitedWindow.nanoseconds)
         while enqueued == arrived && waiters.isEmpty && (demand?() ?? 0) == 0 && !stopping && !held {

@@ -86,43 +86,26 @@ final class TaskRows: @unchecked Sendable {  // its statements are used by one t
 
     /// Writes a batch of changes, folding each task's record changes into one row write: its last record, inserted
     /// when the batch holds its creation, else updated. Evictions and removals are written in their place.
-    ///
-    /// The changes are read in place, where they were enqueued (a change copied out of its array would cost a
-    /// retain and a release for each of its record's strings and arrays).
     func write(_ changes: GroupCommitWriter<StoreChange>.Batch) throws(StoreError) {
         folds.reset(for: changes.count)
-        var place = 0
-        for chunk in changes.chunks {
-            chunk.withUnsafeBufferPointer { chunk in
-                for index in chunk.indices {
-                    switch chunk[index] {
-                    case .created(let record): folds.note(record.id, at: place, created: true)
-                    case .updated(let record): folds.note(record.id, at: place, created: false)
-                    case .evicted, .forgotten: break
-                    }
-                    place += 1
-                }
+        for (place, change) in changes.enumerated() {
+            switch change {
+            case .created(let record): folds.note(record.id, at: place, created: true)
+            case .updated(let record): folds.note(record.id, at: place, created: false)
+            case .evicted, .forgotten: break
             }
         }
-        place = 0
-        for chunk in changes.chunks {
-            try chunk.withUnsafeBufferPointer { (chunk) throws(StoreError) in
-                for index in chunk.indices {
-                    switch chunk[index] {
-                    case .created(let record):
-                        if let created = folds.isLast(record.id, at: place) { try write(record, created: created) }
-                    case .updated(let record):
-                        if let created = folds.isLast(record.id, at: place) { try write(record, created: created) }
-                    case .evicted(let id, let until):
-                        evict.bind(1, Int64(bitPattern: id.rawValue))
-                        evict.bind(2, until.nanoseconds)
-                        while try evict.step() {}
-                    case .forgotten(let id):
-                        forget.bind(1, Int64(bitPattern: id.rawValue))
-                        while try forget.step() {}
-                    }
-                    place += 1
-                }
+        for (place, change) in changes.enumerated() {
+            switch change {
+            case .created(let record), .updated(let record):
+                if let created = folds.isLast(record.id, at: place) { try write(record, created: created) }
+            case .evicted(let id, let until):
+                evict.bind(1, Int64(bitPattern: id.rawValue))
+                evict.bind(2, until.nanoseconds)
+                while try evict.step() {}
+            case .forgotten(let id):
+                forget.bind(1, Int64(bitPattern: id.rawValue))
+                while try forget.step() {}
             }
         }
     }

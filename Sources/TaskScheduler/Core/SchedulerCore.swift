@@ -174,18 +174,17 @@ package struct SchedulerCore: Sendable {
     /// and one change less crosses to its writer.
     mutating func storeRecord(at slot: Int, created: Bool, effects: inout Effects) {
         let id = tasks[slot: slot].id
-        if let last = effects.lastStoredRecord, last.id == id, effects.lastStoreSeq == storeSeq {
-            tasks[slot: slot].storeSeq = storeSeq
-            let record = tasks[slot: slot]
-            effects.stored[effects.stored.count - 1] = last.created ? .created(record) : .updated(record)
-            return
-        }
-        storeSeq += 1
+        let listed = effects.lastStoredRecord.flatMap { $0.id == id ? $0.created : nil }
+        if listed == nil { storeSeq += 1 }
         tasks[slot: slot].storeSeq = storeSeq
         let record = tasks[slot: slot]
-        effects.stored.append(created ? .created(record) : .updated(record))
-        effects.lastStoreSeq = storeSeq
-        effects.lastStoredRecord = (id, created)
+        if let listed {
+            effects.stored[effects.stored.count - 1] = listed ? .created(record) : .updated(record)
+        } else {
+            effects.stored.append(created ? .created(record) : .updated(record))
+            effects.lastStoreSeq = storeSeq
+            effects.lastStoredRecord = (id, created)
+        }
     }
 
     /// Whether a change is to be listed for those following the work (`publishing`); one that is not is counted in
