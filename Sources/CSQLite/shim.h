@@ -20,3 +20,16 @@ static inline void csqlite_name_thread(const char *name) { (void)prctl(PR_SET_NA
 
 /// Sets the calling thread's nice value (Linux threads have their own).
 static inline int csqlite_nice_thread(int nice) { return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); }
+
+/// Records the WAL's size in frames after each commit into `*frames` (written on the committing thread). It replaces
+/// SQLite's automatic checkpoint (which runs inside the COMMIT that crosses its threshold), so the owner checkpoints
+/// when it chooses to (`sqlite3_wal_hook`).
+static inline int csqlite_wal_frames_hook(void *frames, sqlite3 *db, const char *name, int count) {
+    (void)db;
+    (void)name;
+    *(int *)frames = count;
+    return SQLITE_OK;
+}
+
+/// Installs `csqlite_wal_frames_hook` on `db`, writing into `frames` (which must outlive the connection's commits).
+static inline void csqlite_track_wal(sqlite3 *db, int *frames) { (void)sqlite3_wal_hook(db, csqlite_wal_frames_hook, frames); }

@@ -131,6 +131,12 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         /// answer would wait for two commits (two fsyncs) instead of one. Nothing acknowledged waits longer: an
         /// acknowledgement that starts waiting ends the wait at once (`whenCommitted`, `nudge`).
         public var unawaitedWindow: Duration = .zero
+        /// The WAL's size, in pages, at which the writer checkpoints it (copies its pages into the database file, which
+        /// then lets the WAL start over), after the acknowledgements of the commit that reached it were released; 0
+        /// keeps SQLite's automatic checkpoint, which runs inside that commit (at 1,000 pages) and so delays them. A
+        /// page written many times between two checkpoints (the table's growing end, its eviction front) is copied
+        /// once per checkpoint, so a larger WAL costs less per item.
+        public var checkpointPages = 0
 
         /// No linger, the process's priority.
         public init() {}
@@ -147,6 +153,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     // finalized first, or SQLite keeps the connection open and does not checkpoint its WAL.
     private var apply: Apply?
     private var maintenance: Maintenance?
+    /// BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once (`sqlite3_exec` would parse them for every batch).
+    private var transactionStatements: (begin: SQLiteStatement, commit: SQLiteStatement, rollback: SQLiteStatement)?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     /// What is queued, as enqueued: one array per `enqueue` (appending the caller's array copies no item on its
@@ -190,6 +198,11 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         self.observe = observe
         self.maintenance = maintenance
         self.apply = apply
+        transactionStatements = (
+            try directory.connection.prepare("BEGIN IMMEDIATE"), try directory.connection.prepare("COMMIT"),
+            try directory.connection.prepare("ROLLBACK")
+        )
+        if pacing.checkpointPages > 0 { directory.connection.trackWAL() }
         mutex = .allocate(capacity: 1)
         condition = Self.monotonicCondition()
         pthread_mutex_init(mutex, nil)
@@ -344,6 +357,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         pthread_join(running, nil)
         apply = nil
         maintenance = nil
+        transactionStatements = nil
         directory.close()
         pthread_mutex_lock(mutex)
         var left: [Waiter] = []
@@ -371,6 +385,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
                     continue
                 }
                 settleSuccess(through: last)
+                checkpointWhenDue()
                 break
             }
             recycle(batch)
@@ -404,6 +419,15 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// With `Pacing.checkpointPages`: checkpoints the WAL once it has grown to that size. Runs after a commit's
+    /// acknowledgements were released, so none of them waits for it. A failed checkpoint is tried again after a
+    /// later commit.
+    private func checkpointWhenDue() {
+        guard pacing.checkpointPages > 0, directory.connection.walFrames >= pacing.checkpointPages else { return }
+        directory.connection.checkpointed()
+        try? directory.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
 
     private var isIdle: Bool {
@@ -543,15 +567,16 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         let started = Self.monotonicNow()
         let outcome: Result<Void, StoreError>
         do throws(StoreError) {
-            try directory.connection.execute("BEGIN IMMEDIATE")
+            guard let statements = transactionStatements else { throw StoreError(.io, "the store is closed") }
+            while try statements.begin.step() {}
             do throws(StoreError) {
                 try apply?(batch, transaction)
                 if faults.takeFailure() {
                     throw StoreError(.full, "\(directory.path): commit failed: database or disk is full (injected)")
                 }
-                try directory.connection.execute("COMMIT")
+                while try statements.commit.step() {}
             } catch {
-                try? directory.connection.execute("ROLLBACK")
+                _ = try? statements.rollback.step()
                 throw error
             }
             outcome = .success(())

@@ -36,6 +36,8 @@ final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
     private var closed = false
+    /// The WAL's size in frames after the last commit, once `trackWAL()` ran (written by SQLite's WAL hook).
+    private let frames = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
     /// SQLite's process-wide settings, made once before the first connection opens.
     private static let configured: Void = { _ = csqlite_configure() }()
@@ -53,11 +55,27 @@ final class SQLiteConnection {
         }
         handle = opened
         self.path = path
+        frames.initialize(to: 0)
         sqlite3_extended_result_codes(handle, 1)
     }
 
     deinit {
         close()
+        frames.deallocate()
+    }
+
+    /// Turns SQLite's automatic checkpoint off and counts the WAL's frames instead (`walFrames`): the owner checkpoints
+    /// when it chooses, outside the commits whose acknowledgements wait.
+    func trackWAL() {
+        csqlite_track_wal(handle, frames)
+    }
+
+    /// The WAL's size in frames (pages) after the last commit, since `trackWAL()`; 0 before.
+    var walFrames: Int { Int(frames.pointee) }
+
+    /// Notes that a checkpoint ran: `walFrames` is 0 until the next commit reports the WAL's size.
+    func checkpointed() {
+        frames.pointee = 0
     }
 
     /// Closes the database (SQLite checkpoints the WAL when the last connection closes). Idempotent; nothing may use

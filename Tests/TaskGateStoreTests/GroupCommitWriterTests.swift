@@ -245,4 +245,43 @@ struct GroupCommitWriterTests {
         #expect(writer.committed == fifth)
         #expect(try rows(temporary.path) == ["1", "2", "3", "4", "5"])
     }
+
+    /// Runs `count` commits of one 16 KiB row each (five pages of the WAL) through a writer with `pacing`, and
+    /// returns the sizes of the database file and of its WAL before the writer stops.
+    func walAfterCommits(
+        _ temporary: TemporaryDirectory, _ pacing: Writer.Pacing, count: Int
+    ) async throws -> (database: Int, wal: Int) {
+        let directory = try StoreDirectory(path: temporary.path, durability: .os)
+        try directory.connection.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, payload BLOB)")
+        let writer = try Writer(directory: directory, pacing: pacing) { items, transaction throws(StoreError) in
+            for item in items {
+                try transaction.execute(
+                    "INSERT INTO big (id, payload) VALUES (?, zeroblob(16384))", [.integer(Int64(item))])
+            }
+        }
+        for item in 0..<count {
+            let seq = writer.enqueue([item])
+            #expect((try? await acknowledgement(writer, seq).get()) != nil)
+        }
+        let sizes = (temporary.size(StoreDirectory.databaseName), temporary.size(StoreDirectory.databaseName + "-wal"))
+        writer.stop()
+        return sizes
+    }
+
+    @Test func theWriterCheckpointsTheWALOnceItReachesItsSize() async throws {
+        // 100 commits of five pages each: 500 pages written to the WAL.
+        var pacing = Writer.Pacing()
+        pacing.checkpointPages = 32
+        let checkpointed = TemporaryDirectory()
+        let (database, wal) = try await walAfterCommits(checkpointed, pacing, count: 100)
+        // Checkpointed every 32 pages or so: the WAL starts over and never holds much more than 32 pages (4,120 bytes
+        // each with its frame header), and the rows reached the database file (all but the few written since the last
+        // checkpoint: at most seven rows of five pages).
+        #expect(wal <= 40 * 4_120, "WAL of \(wal) bytes")
+        #expect(database >= 90 * 16_384, "database of \(database) bytes")
+        // SQLite's own checkpoint (at 1,000 pages) has not run yet: all 500 pages are still in the WAL alone.
+        let automatic = TemporaryDirectory()
+        let (untouched, grown) = try await walAfterCommits(automatic, Writer.Pacing(), count: 100)
+        #expect(grown >= 500 * 4_120 && untouched < 100 * 16_384, "WAL \(grown), database \(untouched) bytes")
+    }
 }
