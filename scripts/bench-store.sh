@@ -2,7 +2,8 @@
 # Durable store benchmark (issue 13), release build, everything on this machine's cores (wrk included), data
 # directories under .build/bench (the repository's file system, not a tmpfs):
 #   1. POST /tasks (echo, 202), wrk -t2 -c64: servers in the memory, os and fsync modes, interleaved rounds, medians,
-#      each mode's ratio to memory's in the same run.
+#      each mode's ratio to memory's in the same run, and the machine's CPU time (all cores, wrk's included, from
+#      /proc/stat) per POST with the share left idle: what each mode's requests cost the whole machine.
 #   2. One client, sequential POST /tasks + Prefer: wait=5 (echo), wrk -t1 -c1 --latency: p50 per mode, next to the
 #      machine's fsync p50 (4 KiB written + fdatasync, 200 times, in the same file system) measured in the same run.
 #   3. Disk (fsync mode): bytes per retained finished task, and the store's size once retention evicted everything.
@@ -40,6 +41,13 @@ rps() { awk '/^Requests\/sec:/ {print $2}'; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# The machine's CPU ticks: busy (user, nice, system, irq, softirq), idle (idle, iowait), stolen by the hypervisor.
+cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6, $9}' /proc/stat; }
+# "BUSY IDLE STEAL BUSY IDLE STEAL REQUESTS" -> machine CPU (all cores, wrk included) per request in us, idle %, steal %.
+cpu_per_request() {
+  awk -v hz="$(getconf CLK_TCK)" '{b = $4 - $1; i = $5 - $2; s = $6 - $3
+    printf "%.1f %.0f %.0f\n", b / hz * 1e6 / $7, 100 * i / (b + i + s), 100 * s / (b + i + s)}'
+}
 fsync_p50() { # the machine's fsync: 4 KiB written and fdatasync'ed 200 times in $data; the median in ms
   python3 - "$data/fsync-probe" <<'EOF'
 import os, sys, time
@@ -69,19 +77,25 @@ done
 
 if [[ " $parts " == *" 1 "* ]]; then
   echo "== 1. POST /tasks (echo, 202), wrk -t2 -c64"
-  for mode in "${modes[@]}"; do : >"$data/post-$mode"; done
+  for mode in "${modes[@]}"; do : >"$data/post-$mode"; : >"$data/cpu-$mode"; done
   for round in $(seq 1 "$rounds"); do
     line="round $round:"
     for mode in "${modes[@]}"; do
-      wrk -t2 -c64 -d"${duration}s" -s Benchmarks/http/post-echo.lua "${url[$mode]}/tasks" | rps >>"$data/post-$mode"
-      line="$line $mode $(tail -1 "$data/post-$mode")"
+      before=$(cpu_ticks)
+      out=$(wrk -t2 -c64 -d"${duration}s" -s Benchmarks/http/post-echo.lua "${url[$mode]}/tasks")
+      after=$(cpu_ticks)
+      echo "$out" | rps >>"$data/post-$mode"
+      echo "$before $after $(echo "$out" | awk '/requests in/ {print $1}')" | cpu_per_request >>"$data/cpu-$mode"
+      line="$line $mode $(tail -1 "$data/post-$mode") ($(tail -1 "$data/cpu-$mode" | awk '{printf "%.1f us CPU, %d%% idle", $1, $2}'))"
     done
     echo "$line req/s"
   done
   memory=$(median <"$data/post-memory")
   for mode in "${modes[@]}"; do
     m=$(median <"$data/post-$mode")
-    echo "median POST $mode: $m req/s, $(awk -v a="$m" -v b="$memory" 'BEGIN {printf "%.2f", a/b}')x memory"
+    echo "median POST $mode: $m req/s, $(awk -v a="$m" -v b="$memory" 'BEGIN {printf "%.2f", a/b}')x memory;" \
+      "machine CPU $(awk '{print $1}' "$data/cpu-$mode" | median) us per POST, $(awk '{print $2}' "$data/cpu-$mode" | median)% idle," \
+      "$(awk '{print $3}' "$data/cpu-$mode" | median)% stolen by the hypervisor"
   done
   for mode in os fsync; do
     curl -s "${url[$mode]}/metrics" | awk -v mode="$mode" '
