@@ -6,7 +6,8 @@
 #      /proc/stat) per POST with the share left idle: what each mode's requests cost the whole machine.
 #   2. One client, sequential POST /tasks + Prefer: wait=5 (echo), wrk -t1 -c1 --latency: p50 per mode, next to the
 #      machine's fsync p50 (4 KiB written + fdatasync, 200 times, in the same file system) measured in the same run.
-#   3. Disk (fsync mode): bytes per retained finished task, and the store's size once retention evicted everything.
+#   3. Disk (fsync mode): bytes per retained finished task (measured after a clean stop, which checkpoints the WAL into
+#      the database), then, restarted on it, the store's size once retention evicted everything.
 #   4. Recovery: a store of 1,000,000 finished and 100,000 pending tasks; the time from exec to the first answered
 #      GET of a task, and the server's own load figure.
 # Usage: scripts/bench-store.sh [rounds] [seconds per wrk run]; PARTS="1 2 3 4" picks the parts (default all).
@@ -148,7 +149,14 @@ EOF
   done
   sleep 1
   db=$(size "$data/disk/taskgate.sqlite"); wal=$(size "$data/disk/taskgate.sqlite-wal")
-  echo "retained $done_count finished tasks: database $db bytes + WAL $wal bytes; $(( db / done_count )) bytes per task in the database"
+  echo "retained $done_count finished tasks: database $db bytes + WAL $wal bytes (not yet checkpointed: up to 4,096 pages)"
+  # A clean stop checkpoints the WAL into the database and removes it: the database alone then holds every task.
+  stop "$disk_pid"
+  db=$(size "$data/disk/taskgate.sqlite")
+  echo "after a clean stop: database $db bytes, WAL $(size "$data/disk/taskgate.sqlite-wal") bytes; $(( db / done_count )) bytes per task"
+  start "$data/disk.out" "$bin" serve --data-dir "$data/disk" --port 0 --workers 2 --result-ttl 5 \
+    --tombstone-ttl 5
+  disk_url=$started_url; disk_pid=$started_pid
   for _ in $(seq 1 300); do
     tombstones=$(curl -s "$disk_url/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["tombstones"] + s["tasks"]["succeeded"])')
     [ "$tombstones" -eq 0 ] && [ "$(size "$data/disk/taskgate.sqlite")" -lt $(( db / 4 )) ] && break; sleep 0.1

@@ -36,8 +36,9 @@ final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
     private var closed = false
-    /// The WAL's size in frames after the last commit, once `trackWAL()` ran (written by SQLite's WAL hook).
-    private let frames = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// The WAL's size in frames after the last commit, once `trackWAL()` ran (written by SQLite's WAL hook). Owned by
+    /// the connection: freed in `deinit`, after the connection closed (no commit can call the hook then).
+    private let frames: UnsafeMutablePointer<Int32>
 
     /// SQLite's process-wide settings, made once before the first connection opens.
     private static let configured: Void = { _ = csqlite_configure() }()
@@ -55,6 +56,7 @@ final class SQLiteConnection {
         }
         handle = opened
         self.path = path
+        frames = .allocate(capacity: 1)
         frames.initialize(to: 0)
         sqlite3_extended_result_codes(handle, 1)
     }
