@@ -149,7 +149,7 @@ EOF
   done
   sleep 1
   db=$(size "$data/disk/taskgate.sqlite"); wal=$(size "$data/disk/taskgate.sqlite-wal")
-  echo "retained $done_count finished tasks: database $db bytes + WAL $wal bytes (not yet checkpointed: up to 4,096 pages)"
+  echo "retained $done_count finished tasks: database $db bytes + WAL $wal bytes (not yet checkpointed: up to 1,000 pages)"
   # A clean stop checkpoints the WAL into the database and removes it: the database alone then holds every task.
   stop "$disk_pid"
   db=$(size "$data/disk/taskgate.sqlite")

@@ -1,7 +1,7 @@
 /* What SQLite itself costs for the store's writes, with no taskgate code around it (docs/benchmarks.md, "The os
  * mode's CPU budget"): the durable store's write pattern under a steady POST load, replayed from C through the same
  * statements as Sources/TaskGateStore/TaskRows.swift, on a database set up as StoreDirectory sets it up (WAL,
- * synchronous NORMAL as in the os mode, incremental auto-vacuum, a 32 MiB page cache, a checkpoint every 4,096 pages).
+ * synchronous NORMAL as in the os mode, incremental auto-vacuum, a 32 MiB page cache, a checkpoint every 1,000 pages).
  *
  * Per task: its creation (the 35-column INSERT OR REPLACE), its finish (one UPDATE of the 23 changing columns: the
  * running and succeeded changes of an echo task fold into one within a batch), and the eviction of the task finished
@@ -110,7 +110,7 @@ int main(int argc, char **argv) {
     run(db, "PRAGMA synchronous = NORMAL");
     run(db, "PRAGMA journal_size_limit = 67108864");
     run(db, "PRAGMA cache_size = -32768");
-    sqlite3_wal_autocheckpoint(db, 4096);
+    sqlite3_wal_autocheckpoint(db, 1000);
     sqlite3_stmt *insert = prepare(db, blob ? "INSERT OR REPLACE INTO tasks (id, idempotency_key, fingerprint, body) "
                                               "VALUES (?1, ?2, ?3, ?4)"
                                             : insert_sql);

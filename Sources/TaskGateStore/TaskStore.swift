@@ -57,10 +57,11 @@ public final class TaskStore: Sendable {
         // In the fsync mode a commit costs an fsync, so a change nobody waits for yet (a waited submission's creation,
         // whose finish follows within microseconds for a quick task) waits up to 500 µs to share the next one.
         if durability == .fsync { pacing.unawaitedWindow = .microseconds(500) }
-        // The WAL is checkpointed at 4,096 pages (16 MiB) by the writer, after the acknowledgements of the commit that
-        // reached it went out, instead of by SQLite inside that commit at 1,000 pages (where, in the fsync mode, its two
-        // fsyncs delayed them).
-        pacing.checkpointPages = 4_096
+        // The writer checkpoints the WAL at 1,000 pages (4 MiB, SQLite's own threshold) after the acknowledgements of the
+        // commit that reached it went out, instead of SQLite inside that commit (where, with its fsyncs, it held them).
+        // A larger WAL made no cheaper writes here and a longer stall of the writer per checkpoint: p99 under load
+        // 10.6 against 7.7 ms (fsync mode) at 4,096 pages (docs/benchmarks.md).
+        pacing.checkpointPages = 1_000
         let writer = try GroupCommitWriter<StoreChange>(
             directory: directory, pacing: pacing, observe: observe,
             maintenance: { transaction throws(StoreError) in
