@@ -134,8 +134,7 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         /// The WAL's size, in pages, at which the writer checkpoints it (copies its pages into the database file, which
         /// then lets the WAL start over), after the acknowledgements of the commit that reached it were released; 0
         /// keeps SQLite's automatic checkpoint, which runs inside that commit (at 1,000 pages) and so delays them. A
-        /// page written many times between two checkpoints (the table's growing end, its eviction front) is copied
-        /// once per checkpoint, so a larger WAL costs less per item.
+        /// larger threshold makes each checkpoint, and the writer's stall during it, longer.
         public var checkpointPages = 0
 
         /// No linger, the process's priority.
@@ -399,13 +398,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         while isIdle {
             var step = MaintenanceStep.nothing
             do throws(StoreError) {
-                try directory.connection.execute("BEGIN IMMEDIATE")
-                do throws(StoreError) {
+                try inTransaction { () throws(StoreError) in
                     step = try maintenance(StoreTransaction(connection: directory.connection))
-                    try directory.connection.execute("COMMIT")
-                } catch {
-                    try? directory.connection.execute("ROLLBACK")
-                    throw error
                 }
             } catch {
                 return
@@ -414,8 +408,8 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
             case .more: continue
             case .nothing: return
             case .done:
-                // A failed checkpoint is harmless: the automatic one comes later.
-                try? directory.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                // A failed checkpoint is harmless: a later one copies the same pages.
+                directory.connection.checkpoint()
                 return
             }
         }
@@ -426,8 +420,21 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
     /// later commit.
     private func checkpointWhenDue() {
         guard pacing.checkpointPages > 0, directory.connection.walFrames >= pacing.checkpointPages else { return }
-        directory.connection.checkpointed()
-        try? directory.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        directory.connection.checkpoint()
+    }
+
+    /// Runs `body` in a transaction of its own (`BEGIN IMMEDIATE`), committed when it returns and rolled back when it
+    /// throws.
+    private func inTransaction(_ body: () throws(StoreError) -> Void) throws(StoreError) {
+        guard let statements = transactionStatements else { throw StoreError(.io, "the store is closed") }
+        while try statements.begin.step() {}
+        do throws(StoreError) {
+            try body()
+            while try statements.commit.step() {}
+        } catch {
+            _ = try? statements.rollback.step()
+            throw error
+        }
     }
 
     private var isIdle: Bool {
@@ -567,17 +574,11 @@ public final class GroupCommitWriter<Item: Sendable>: @unchecked Sendable {
         let started = Self.monotonicNow()
         let outcome: Result<Void, StoreError>
         do throws(StoreError) {
-            guard let statements = transactionStatements else { throw StoreError(.io, "the store is closed") }
-            while try statements.begin.step() {}
-            do throws(StoreError) {
+            try inTransaction { () throws(StoreError) in
                 try apply?(batch, transaction)
                 if faults.takeFailure() {
                     throw StoreError(.full, "\(directory.path): commit failed: database or disk is full (injected)")
                 }
-                while try statements.commit.step() {}
-            } catch {
-                _ = try? statements.rollback.step()
-                throw error
             }
             outcome = .success(())
         } catch {

@@ -75,9 +75,12 @@ final class SQLiteConnection {
     /// The WAL's size in frames (pages) after the last commit, since `trackWAL()`; 0 before.
     var walFrames: Int { Int(frames.pointee) }
 
-    /// Notes that a checkpoint ran: `walFrames` is 0 until the next commit reports the WAL's size.
-    func checkpointed() {
+    /// Copies the WAL's pages into the database file (`PRAGMA wal_checkpoint(PASSIVE)`), so that the next commit
+    /// starts the WAL over; `walFrames` is 0 until that commit reports its size. A failure is ignored: the pages stay
+    /// in the WAL, and a later checkpoint copies them.
+    func checkpoint() {
         frames.pointee = 0
+        try? execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
 
     /// Closes the database (SQLite checkpoints the WAL when the last connection closes). Idempotent; nothing may use
